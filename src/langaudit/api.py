@@ -1,0 +1,101 @@
+"""Public entry points: ``scan`` (a table), ``scan_batches`` (a stream) and ``scan_batch`` (map)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from .config import AuditConfig
+from .engine import SkipLog, annotate, result_schema, scan_source
+from .errors import InputError, UsageError
+from .formats import FieldError, detect_shape
+from .io import Source, from_object, open_path
+
+#: Prefix of the columns :func:`scan_batch` adds; user columns with this prefix are refused.
+COLUMN_PREFIX = "langaudit_"
+
+
+def sources_of(source: Any) -> list[Source]:
+    """Sources for a path, a list of paths, or an in-memory dataset/table/list of records."""
+    if isinstance(source, str | os.PathLike):
+        return open_path(source)
+    if isinstance(source, Source):
+        return [source]
+    if isinstance(source, Sequence) and source and all(
+        isinstance(s, str | os.PathLike) for s in source
+    ):
+        return [src for path in source for src in open_path(path)]
+    return [from_object(source)]
+
+
+def scan_batches(
+    source: Any, config: AuditConfig | None = None, skipped: SkipLog | None = None,
+    **options: Any,
+) -> Iterator[Any]:
+    """Annotated Arrow record batches, source after source, each in record order.
+
+    Memory stays bounded: records are read, annotated and released batch by batch.
+    """
+    cfg = AuditConfig.from_options(config, **options)
+    for src in sources_of(source):
+        yield from scan_source(src, cfg, skipped)
+
+
+def scan(source: Any, config: AuditConfig | None = None, **options: Any) -> Any:
+    """Scan ``source`` and return one annotated row per record as a ``pyarrow.Table``.
+
+    ``source`` is a path (any supported file or a Hugging Face ``save_to_disk`` folder), a list
+    of paths, a ``datasets.Dataset`` / ``IterableDataset``, a pandas DataFrame, an Arrow table or
+    an iterable of dicts. ``options`` are :class:`AuditConfig` fields. With
+    ``on_error="skip"``, the number of skipped records is in the schema metadata
+    (``table.schema.metadata[b"langaudit.skipped"]``). Call ``.to_pandas()`` for a DataFrame.
+    """
+    import pyarrow as pa
+
+    skipped = SkipLog()
+    batches = list(scan_batches(source, config, skipped, **options))
+    table = pa.Table.from_batches(batches, schema=result_schema())
+    return table.replace_schema_metadata({"langaudit.skipped": str(skipped.count)})
+
+
+def scan_batch(
+    batch: Mapping[str, Sequence[Any]],
+    indices: Sequence[int] | None = None,
+    **options: Any,
+) -> dict[str, list[Any]]:
+    """Annotate one columnar batch; for ``datasets.Dataset.map(scan_batch, batched=True)``.
+
+    Returns only new columns, all named ``langaudit_*`` so they cannot collide with the user's
+    (a batch that already has such a column is refused). Pass ``with_indices=True`` to ``map``
+    to fill ``langaudit_index`` with dataset positions. ``options`` as for :func:`scan`
+    (``fn_kwargs={"format": "alpaca"}``).
+    """
+    clash = [name for name in batch if str(name).startswith(COLUMN_PREFIX)]
+    if clash:
+        raise UsageError(f"the batch already has langaudit columns: {', '.join(clash)}",
+                         "remove them first (ds.remove_columns) or scan the original data")
+    cfg = AuditConfig.from_options(**options)
+    names = list(batch)
+    size = len(batch[names[0]]) if names else 0
+    records = [{name: batch[name][i] for name in names} for i in range(size)]
+    positions = list(indices) if indices is not None else list(range(size))
+    table = annotate("<batch>", *_batch_entries(records, positions, cfg))
+    return {COLUMN_PREFIX + name: table.column(name).to_pylist()
+            for name in table.schema.names if name != "source"}
+
+
+def _batch_entries(records: list[dict[str, Any]], positions: list[int],
+                   cfg: AuditConfig) -> tuple[str, list[Any]]:
+    if not records:
+        return cfg.format or "", []
+    try:
+        shape = detect_shape(records[0], cfg.format, cfg.prompt_field, cfg.response_field,
+                             cfg.system_field)
+        entries = []
+        for position, record in zip(positions, records):
+            entries.append((position, shape.turns(record)))
+    except FieldError as exc:
+        where = f"<batch>[{position if entries else positions[0]}]"
+        raise InputError(where, exc.problem, field=exc.field, hint=exc.hint) from None
+    return shape.format, entries

@@ -1,0 +1,340 @@
+"""Record shapes: turn any SFT record (Alpaca, ShareGPT, messages, column pairs, preference) into turns.
+
+A shape is detected once per source from its first record and then applied to every record; a
+record that does not fit raises :class:`FieldError`, which the reader turns into an error naming
+the file, the line or row and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+
+FORMATS = ("alpaca", "sharegpt", "messages", "pairs", "preference")
+
+#: Roles a turn can have. Only ``user`` turns are prompt text and only ``assistant`` turns are
+#: responses; tool calls and tool results are not natural language and are not judged.
+ROLES = ("system", "user", "assistant", "reasoning", "tool_call", "tool_result")
+
+_ROLE_ALIASES = {
+    "system": "system", "developer": "system",
+    "human": "user", "user": "user", "prompter": "user",
+    "gpt": "assistant", "assistant": "assistant", "bot": "assistant", "model": "assistant",
+    "chatgpt": "assistant", "bing": "assistant", "claude": "assistant",
+    "function_call": "tool_call", "tool_call": "tool_call", "tool_calls": "tool_call",
+    "observation": "tool_result", "tool": "tool_result", "function": "tool_result",
+    "ipython": "tool_result", "tool_response": "tool_result",
+}
+
+#: (prompt, response) column pairs recognised without flags, in order of preference.
+COLUMN_PAIRS = (
+    ("prompt", "response"), ("prompt", "completion"), ("prompt", "output"), ("prompt", "answer"),
+    ("query", "response"), ("query", "answer"), ("question", "answer"), ("question", "response"),
+    ("instruction", "response"), ("instruction", "answer"), ("input", "output"),
+    ("input", "target"), ("source", "target"), ("human", "assistant"), ("user", "assistant"),
+    ("context", "response"), ("problem", "solution"),
+)
+_PREFERENCE_PROMPTS = ("prompt", "question", "query", "instruction", "input")
+_SYSTEM_KEYS = ("system", "system_prompt")
+_NON_TEXT_PARTS = frozenset({"image", "image_url", "input_image", "audio", "input_audio",
+                             "video", "video_url", "file", "input_file"})
+_REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_content"})
+
+
+class FieldError(Exception):
+    """A record that does not fit its shape: the field (dotted path) and what is wrong."""
+
+    def __init__(self, field: str | None, problem: str, hint: str | None = None) -> None:
+        super().__init__(problem)
+        self.field = field
+        self.problem = problem
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One piece of text in a record: its role, the text, and where it came from."""
+
+    role: str
+    text: str
+    field: str
+
+
+def get_path(record: Mapping[str, Any], path: str) -> Any:
+    """Value at a dotted path (``a.b.0.c``); list positions are numbers. Missing -> KeyError."""
+    value: Any = record
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(
+            part
+        ) < len(value):
+            value = value[int(part)]
+        else:
+            raise KeyError(path)
+    return value
+
+
+def as_text(value: Any, field: str) -> str:
+    """A field's text. None is empty; numbers become text; lists of strings or parts are joined."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if isinstance(value, list):
+        text, _ = _parts_text(value, field)
+        return text
+    if isinstance(value, Mapping):
+        for key in ("text", "value", "content"):
+            if key in value:
+                return as_text(value[key], f"{field}.{key}")
+    raise FieldError(
+        field,
+        f"expected text, got {_describe(value)}",
+        "point --prompt-field/--response-field at a text field",
+    )
+
+
+def _parts_text(parts: list[Any], field: str) -> tuple[str, str]:
+    """(text, reasoning) of a content-part list such as ``[{"type": "text", "text": ...}]``."""
+    texts: list[str] = []
+    reasoning: list[str] = []
+    for i, part in enumerate(parts):
+        where = f"{field}.{i}"
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, Mapping):
+            kind = str(part.get("type", "text"))
+            if kind in _NON_TEXT_PARTS:
+                continue
+            body = next((part[k] for k in ("text", "value", "content", kind) if k in part), None)
+            target = reasoning if kind in _REASONING_PARTS else texts
+            target.append(as_text(body, where))
+        elif part is not None:
+            raise FieldError(where, f"expected a text part, got {_describe(part)}")
+    return "\n".join(texts), "\n".join(reasoning)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        keys = ", ".join(map(str, list(value)[:8]))
+        return f"an object with keys {{{keys}}}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How to read one source's records. ``fields`` are dotted paths for the ``pairs`` format."""
+
+    format: str
+    prompt_field: str | None = None
+    response_field: str | None = None
+    system_field: str | None = None
+
+    def turns(self, record: Any) -> list[Turn]:
+        if not isinstance(record, Mapping):
+            raise FieldError(None, f"expected a record (an object), got {_describe(record)}")
+        turns = _READERS[self.format](self, record)
+        system = self.system_field or next((k for k in _SYSTEM_KEYS if k in record), None)
+        if system and not any(t.role == "system" for t in turns):
+            text = as_text(_field(record, system), system)
+            if text:
+                turns.insert(0, Turn("system", text, system))
+        return turns
+
+
+def _field(record: Mapping[str, Any], path: str) -> Any:
+    try:
+        return get_path(record, path)
+    except KeyError:
+        raise FieldError(
+            path, f"missing (the record has {_describe(dict(record))})",
+            "records of one file must share a shape; fix the record or use --on-error=skip",
+        ) from None
+
+
+def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
+    turns: list[Turn] = []
+    history = record.get("history") or []
+    if not isinstance(history, list):
+        raise FieldError("history", f"expected a list of [prompt, response] pairs, got "
+                         f"{_describe(history)}")
+    for i, pair in enumerate(history):
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise FieldError(f"history.{i}", "expected a [prompt, response] pair")
+        turns.append(Turn("user", as_text(pair[0], f"history.{i}.0"), f"history.{i}.0"))
+        turns.append(Turn("assistant", as_text(pair[1], f"history.{i}.1"), f"history.{i}.1"))
+    instruction = as_text(_field(record, "instruction"), "instruction")
+    extra = as_text(record.get("input"), "input")
+    prompt = f"{instruction}\n{extra}" if instruction and extra else instruction or extra
+    turns.append(Turn("user", prompt, "instruction"))
+    output = _field(record, "output")
+    if isinstance(output, list) and all(isinstance(o, str) for o in output):
+        # LLaMA-Factory ranking data: output = [chosen, rejected]
+        turns.extend(Turn("assistant", o, f"output.{i}") for i, o in enumerate(output))
+    else:
+        turns.append(Turn("assistant", as_text(output, "output"), "output"))
+    return turns
+
+
+def _role(value: Any, field: str) -> str:
+    role = _ROLE_ALIASES.get(str(value).strip().lower())
+    if role is None:
+        known = ", ".join(sorted(_ROLE_ALIASES))
+        raise FieldError(field, f"unknown role {value!r}", f"known roles: {known}")
+    return role
+
+
+def _message_turns(messages: Any, field: str) -> list[Turn]:
+    """Turns of a ShareGPT ``{from, value}`` or OpenAI ``{role, content}`` list."""
+    if isinstance(messages, Mapping):
+        messages = [messages]
+    if not isinstance(messages, list):
+        raise FieldError(field, f"expected a list of messages, got {_describe(messages)}")
+    turns: list[Turn] = []
+    for i, message in enumerate(messages):
+        where = f"{field}.{i}"
+        if isinstance(message, str):  # a bare string in a message list is a response
+            turns.append(Turn("assistant", message, where))
+            continue
+        if not isinstance(message, Mapping):
+            raise FieldError(where, f"expected a message object, got {_describe(message)}")
+        role_key = "from" if "from" in message else "role"
+        if role_key not in message:
+            raise FieldError(where, f"message has no 'from' or 'role' ({_describe(message)})")
+        role = _role(message[role_key], f"{where}.{role_key}")
+        turns.extend(_message_content(message, role, where))
+    return turns
+
+
+def _message_content(message: Mapping[str, Any], role: str, where: str) -> list[Turn]:
+    key = "value" if "value" in message else "content"
+    content = message.get(key)
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    turns: list[Turn] = []
+    if isinstance(reasoning, str) and reasoning:
+        turns.append(Turn("reasoning", reasoning, f"{where}.reasoning_content"))
+    if isinstance(content, list):
+        text, part_reasoning = _parts_text(content, f"{where}.{key}")
+        if part_reasoning:
+            turns.append(Turn("reasoning", part_reasoning, f"{where}.{key}"))
+    else:
+        text = as_text(content, f"{where}.{key}")
+    calls = message.get("tool_calls") or message.get("function_call")
+    if role == "assistant" and calls and not text.strip():
+        turns.append(Turn("tool_call", "", f"{where}.tool_calls"))
+    else:
+        turns.append(Turn(role, text, f"{where}.{key}"))
+    return turns
+
+
+def _read_sharegpt(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
+    return _message_turns(_field(record, "conversations"), "conversations")
+
+
+def _read_messages(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
+    return _message_turns(_field(record, "messages"), "messages")
+
+
+def _read_pairs(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
+    assert shape.prompt_field and shape.response_field
+    p, r = shape.prompt_field, shape.response_field
+    return [
+        Turn("user", as_text(_field(record, p), p), p),
+        Turn("assistant", as_text(_field(record, r), r), r),
+    ]
+
+
+def _read_preference(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
+    turns: list[Turn] = []
+    if shape.prompt_field:
+        prompt = _field(record, shape.prompt_field)
+        if isinstance(prompt, list):
+            turns = _message_turns(prompt, shape.prompt_field)
+        else:
+            turns = [Turn("user", as_text(prompt, shape.prompt_field), shape.prompt_field)]
+    for name in ("chosen", "rejected"):
+        value = _field(record, name)
+        if isinstance(value, str | Mapping) or value is None:
+            turns.append(Turn("assistant", as_text(value, name), name))
+            continue
+        answer = _message_turns(value, name)
+        if not shape.prompt_field and name == "chosen":
+            # conversational preference data repeats the prompt inside chosen and rejected
+            turns.extend(t for t in answer if t.role != "assistant")
+        turns.extend(t for t in answer if t.role == "assistant")
+    return turns
+
+
+_READERS: dict[str, Callable[[Shape, Mapping[str, Any]], list[Turn]]] = {
+    "alpaca": _read_alpaca,
+    "sharegpt": _read_sharegpt,
+    "messages": _read_messages,
+    "pairs": _read_pairs,
+    "preference": _read_preference,
+}
+
+
+def detect_shape(
+    record: Any,
+    format: str | None = None,
+    prompt_field: str | None = None,
+    response_field: str | None = None,
+    system_field: str | None = None,
+) -> Shape:
+    """The shape of a source, from its first record and the user's overrides."""
+    if format is not None and format not in FORMATS:
+        raise UsageError(f"unknown format {format!r}", f"choose one of: {', '.join(FORMATS)}")
+    if (prompt_field is None) != (response_field is None) and format in (None, "pairs"):
+        raise UsageError("--prompt-field and --response-field go together")
+    if not isinstance(record, Mapping):
+        raise FieldError(None, f"expected a record (an object), got {_describe(record)}")
+    if prompt_field and response_field and format in (None, "pairs"):
+        return Shape("pairs", prompt_field, response_field, system_field)
+    fmt = format or _guess_format(record)
+    if fmt == "pairs":
+        pair = next(((p, r) for p, r in COLUMN_PAIRS if p in record and r in record), None)
+        if pair is None:
+            raise _unknown_shape(record)
+        return Shape("pairs", *pair, system_field)
+    if fmt == "preference":
+        prompt = prompt_field or next(
+            (k for k in (*_PREFERENCE_PROMPTS, "conversations", "messages") if k in record), None
+        )
+        return Shape("preference", prompt, None, system_field)
+    return Shape(fmt, None, None, system_field)
+
+
+def _guess_format(record: Mapping[str, Any]) -> str:
+    if "chosen" in record and "rejected" in record:
+        return "preference"
+    if isinstance(record.get("conversations"), list):
+        return "sharegpt"
+    if isinstance(record.get("messages"), list):
+        return "messages"
+    if "instruction" in record and "output" in record:
+        return "alpaca"
+    if any(p in record and r in record for p, r in COLUMN_PAIRS):
+        return "pairs"
+    raise _unknown_shape(record)
+
+
+def _unknown_shape(record: Mapping[str, Any]) -> FieldError:
+    keys = ", ".join(repr(k) for k in list(record)[:20]) or "none"
+    return FieldError(
+        None,
+        f"cannot tell the record shape from its keys ({keys})",
+        "name the fields: --prompt-field FIELD --response-field FIELD (dotted paths for nested "
+        f"fields), or --format {{{','.join(FORMATS)}}}",
+    )
+
+
+def role_texts(turns: Sequence[Turn], role: str) -> list[str]:
+    return [t.text for t in turns if t.role == role]

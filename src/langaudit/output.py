@@ -1,0 +1,113 @@
+"""Atomic writers for scan results (JSONL, Parquet) and for skipped input lines."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from .errors import UsageError
+
+RESULT_SUFFIXES = (".jsonl", ".parquet")
+
+
+def result_kind(path: str) -> str:
+    """``jsonl`` or ``parquet`` from an output path; ``-`` is JSONL on stdout."""
+    if path == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise UsageError(f"cannot write scan results to {path!r}",
+                     "name the output .jsonl or .parquet, or '-' for JSON lines on stdout")
+
+
+def refuse_overwriting_inputs(output: str, inputs: Iterable[str]) -> None:
+    if output == "-":
+        return
+    target = Path(output).resolve()
+    for item in inputs:
+        if Path(item).resolve() == target:
+            raise UsageError(f"{output}: the output would overwrite an input",
+                             "write the results to another file")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it only when the block succeeds."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{path}: the directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_results(batches: Iterable[Any], path: str, stdout: IO[bytes] | None = None) -> int:
+    """Stream result batches to ``path`` (atomically); returns the number of rows written."""
+    kind = result_kind(path)
+    if path == "-":
+        assert stdout is not None
+        return _write_jsonl(batches, stdout)
+    with atomic_path(path) as tmp:
+        if kind == "parquet":
+            return _write_parquet(batches, tmp)
+        with open(tmp, "wb") as f:
+            return _write_jsonl(batches, f)
+
+
+def _write_jsonl(batches: Iterable[Any], f: IO[bytes]) -> int:
+    rows = 0
+    for batch in batches:
+        f.write(b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+                         for row in batch.to_pylist()))
+        rows += batch.num_rows
+    f.flush()
+    return rows
+
+
+def _write_parquet(batches: Iterable[Any], path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    from .engine import result_schema
+
+    rows = 0
+    with pq.ParquetWriter(path, result_schema()) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
+
+
+class BadLineWriter:
+    """Writes the raw text of skipped records, one per line, to a file (atomically on close)."""
+
+    def __init__(self, path: str) -> None:
+        self._ctx = atomic_path(path)
+        self._tmp = self._ctx.__enter__()
+        self._f = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
+
+    def __call__(self, item: Any, error: Any) -> None:
+        raw = item.raw if item.raw is not None else orjson.dumps(item.value, default=str)
+        self._f.write(raw.rstrip(b"\r\n") + b"\n")
+
+    def close(self, ok: bool = True) -> None:
+        self._f.close()
+        if ok:
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(RuntimeError, RuntimeError(), None)

