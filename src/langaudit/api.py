@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .config import AuditConfig
-from .engine import SkipLog, annotate, result_schema, scan_source
+from .engine import ScanLog, annotate, result_schema, scan_source
 from .errors import InputError, UsageError
 from .formats import FieldError, detect_shape
 from .io import Source, from_object, open_path
@@ -30,7 +30,7 @@ def sources_of(source: Any) -> list[Source]:
 
 
 def scan_batches(
-    source: Any, config: AuditConfig | None = None, skipped: SkipLog | None = None,
+    source: Any, config: AuditConfig | None = None, log: ScanLog | None = None,
     **options: Any,
 ) -> Iterator[Any]:
     """Annotated Arrow record batches, source after source, each in record order.
@@ -39,7 +39,7 @@ def scan_batches(
     """
     cfg = AuditConfig.from_options(config, **options)
     for src in sources_of(source):
-        yield from scan_source(src, cfg, skipped)
+        yield from scan_source(src, cfg, log)
 
 
 def scan(source: Any, config: AuditConfig | None = None, **options: Any) -> Any:
@@ -53,10 +53,10 @@ def scan(source: Any, config: AuditConfig | None = None, **options: Any) -> Any:
     """
     import pyarrow as pa
 
-    skipped = SkipLog()
-    batches = list(scan_batches(source, config, skipped, **options))
+    log = ScanLog()
+    batches = list(scan_batches(source, config, log, **options))
     table = pa.Table.from_batches(batches, schema=result_schema())
-    return table.replace_schema_metadata({"langaudit.skipped": str(skipped.count)})
+    return table.replace_schema_metadata({"langaudit.skipped": str(log.skipped)})
 
 
 def scan_batch(

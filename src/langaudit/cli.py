@@ -54,7 +54,7 @@ def scan(
     save_to_disk folders. Writes exactly one row per record, in input order.
     """
     from .api import scan_batches
-    from .engine import SkipLog
+    from .engine import ScanLog
     from .errors import UsageError
     from .output import BadLineWriter, refuse_overwriting_inputs, result_kind, write_results
 
@@ -66,9 +66,9 @@ def scan(
         if bad_lines and on_error != "skip":
             raise UsageError("--bad-lines needs --on-error=skip")
         sink = BadLineWriter(bad_lines) if bad_lines else None
-        skipped = SkipLog(sink=sink)
+        log = ScanLog(sink=sink)
         tally = _Tally()
-        batches = scan_batches(list(inputs), skipped=skipped, format=format_,
+        batches = scan_batches(list(inputs), log=log, format=format_,
                                prompt_field=prompt_field, response_field=response_field,
                                system_field=system_field, on_error=on_error)
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)
@@ -79,36 +79,38 @@ def scan(
     if sink is not None:
         sink.close()
     if not quiet:
-        tally.report(rows, output, skipped, bad_lines, time.perf_counter() - started)
+        tally.report(rows, output, log, bad_lines, time.perf_counter() - started)
 
 
 class _Tally:
-    """Counts what passes through to the output, for the closing summary."""
+    """Counts the flags passing through to the output, for the closing summary."""
 
     def __init__(self) -> None:
         self.flags: Counter[str] = Counter()
-        self.sources: Counter[str] = Counter()
 
     def watch(self, batches: Iterator[Any]) -> Iterator[Any]:
         for batch in batches:
             for flags in batch.column("flags").to_pylist():
                 self.flags.update(flags)
-            for source in batch.column("source").to_pylist():
-                self.sources[source] += 1
             yield batch
 
-    def report(self, rows: int, output: str, skipped: Any, bad_lines: str | None,
+    def report(self, rows: int, output: str, log: Any, bad_lines: str | None,
                seconds: float) -> None:
-        for source, count in self.sources.items():
-            click.echo(f"{source}: {count} records", err=True)
+        for source, count in log.records.items():
+            note = " (no records: the file is empty)" if count == 0 else ""
+            click.echo(f"{source}: {_plural(count, 'record')}{note}", err=True)
         flags = ", ".join(f"{name} {count}" for name, count in self.flags.most_common()) or "none"
         where = "stdout" if output == "-" else output
-        click.echo(f"scanned {rows} records in {seconds:.1f}s -> {where}; flags: {flags}",
+        click.echo(f"scanned {_plural(rows, 'record')} in {seconds:.1f}s -> {where}; flags: {flags}",
                    err=True)
-        if skipped.count:
+        if log.skipped:
             saved = f", written to {bad_lines}" if bad_lines else ""
-            click.echo(f"skipped {skipped.count} unreadable records{saved}; first: "
-                       f"{skipped.first[0]}", err=True)
+            click.echo(f"skipped {_plural(log.skipped, 'unreadable record')}{saved}; first: "
+                       f"{log.first_errors[0]}", err=True)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> int:

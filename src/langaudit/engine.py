@@ -8,7 +8,7 @@ column by column into an Arrow record batch with the schema of :func:`result_sch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -64,28 +64,28 @@ def result_schema() -> Any:
 
 
 @dataclass
-class SkipLog:
-    """Records skipped under ``on_error="skip"``: a count, the first errors, and the raw lines."""
+class ScanLog:
+    """What a scan saw: records per source and, under ``on_error="skip"``, the skipped ones."""
 
-    count: int = 0
-    first: list[str] | None = None
+    records: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
+    first_errors: list[str] = field(default_factory=list)
     sink: Callable[[Item, InputError], None] | None = None
 
-    def add(self, item: Item, error: InputError) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = []
-        if len(self.first) < 20:
-            self.first.append(str(error).split("\n")[0])
+    def skip(self, item: Item, error: InputError) -> None:
+        self.skipped += 1
+        if len(self.first_errors) < 20:
+            self.first_errors.append(str(error).split("\n")[0])
         if self.sink is not None:
             self.sink(item, error)
 
 
 def scan_source(
-    source: Source, config: AuditConfig, skipped: SkipLog | None = None
+    source: Source, config: AuditConfig, log: ScanLog | None = None
 ) -> Iterator[Any]:
     """Annotated Arrow record batches for one source, in record order."""
-    skipped = skipped if skipped is not None else SkipLog()
+    log = log if log is not None else ScanLog()
+    log.records.setdefault(source.name, 0)
     shape: Shape | None = None
     pending: list[tuple[int, list[Turn]]] = []
     chars = 0
@@ -99,14 +99,16 @@ def scan_source(
         except InputError as error:
             if config.on_error == "raise":
                 raise
-            skipped.add(item, error)
+            log.skip(item, error)
             continue
         pending.append((item.index, turns))
         chars += sum(len(t.text) for t in turns)
         if len(pending) >= config.batch_records or chars >= config.batch_chars:
+            log.records[source.name] += len(pending)
             yield annotate(source.name, shape.format, pending)
             pending, chars = [], 0
     if pending and shape is not None:
+        log.records[source.name] += len(pending)
         yield annotate(source.name, shape.format, pending)
 
 

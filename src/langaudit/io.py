@@ -31,6 +31,8 @@ _TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow",
                    ".feather": "arrow", ".ipc": "arrow"}
 _TEXT_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
                   ".tsv": "tsv"}
+#: Dataset registries and metadata that sit beside data files and are not datasets themselves.
+_METADATA_FILES = frozenset({"dataset_info.json", "dataset_dict.json", "state.json"})
 SUPPORTED = "JSONL, JSON, CSV, TSV, Parquet, Arrow/Feather, Hugging Face save_to_disk folders"
 _BAD_JSON_HINT = "fix the line, or pass --on-error=skip to skip and count bad records"
 _UTF8_HINT = "re-encode the file as UTF-8 (e.g. iconv -f GB18030 -t UTF-8 FILE)"
@@ -70,7 +72,8 @@ class Source:
 
 
 def open_path(path: str | os.PathLike[str]) -> list[Source]:
-    """The sources in a path: one per file, one per split of a Hugging Face folder."""
+    """The sources in a path: one per file, one per split of a Hugging Face folder, one per data
+    file of any other directory (metadata such as ``dataset_info.json`` left out)."""
     p = Path(path)
     name = os.fspath(path)
     if p.is_dir():
@@ -142,10 +145,21 @@ def _open_dir(p: Path, name: str) -> list[Source]:
         state = orjson.loads((p / "state.json").read_bytes())
         files = [p / f["filename"] for f in state.get("_data_files", [])]
         return [Source(name, "hf", _hf_items(files))]
-    raise UsageError(
-        f"{name}: a directory that is not a Hugging Face save_to_disk folder",
-        "pass the data files themselves (a shell glob such as DIR/*.jsonl works)",
-    )
+    files = sorted(f for f in p.iterdir() if f.is_file() and _is_data_file(f))
+    if not files:
+        raise UsageError(f"{name}: no data files in this directory",
+                         f"supported: {SUPPORTED}")
+    return [src for f in files for src in open_path(os.path.join(name, f.name))]
+
+
+def _is_data_file(f: Path) -> bool:
+    """Files a directory scan picks up: known data suffixes, minus metadata files."""
+    if f.name.startswith(".") or f.name in _METADATA_FILES:
+        return False
+    suffixes = [s.lower() for s in f.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".gzip", ".zst", ".zstd"):
+        suffixes.pop()
+    return bool(suffixes) and (suffixes[-1] in _TEXT_SUFFIXES or suffixes[-1] in _TABLE_SUFFIXES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +218,10 @@ def _parse_lenient(
     try:
         return json.loads(text, strict=False), None
     except json.JSONDecodeError as err:
+        if err.pos >= len(text.rstrip()):
+            return None, ("invalid JSON: the record is cut off at the end of the line",
+                          "JSON lines need one whole record per line; a pretty-printed file "
+                          "should be a JSON array (.json); or pass --on-error=skip")
         return None, (f"invalid JSON: {err.msg} at column {err.colno}", _BAD_JSON_HINT)
     except RecursionError:
         return None, ("invalid JSON: nested too deeply", _BAD_JSON_HINT)
