@@ -22,15 +22,19 @@ def sources_of(source: Any) -> list[Source]:
         return open_path(source)
     if isinstance(source, Source):
         return [source]
-    if isinstance(source, Sequence) and source and all(
-        isinstance(s, str | os.PathLike) for s in source
+    if (
+        isinstance(source, Sequence)
+        and source
+        and all(isinstance(s, str | os.PathLike) for s in source)
     ):
         return [src for path in source for src in open_path(path)]
     return [from_object(source)]
 
 
 def scan_batches(
-    source: Any, config: AuditConfig | None = None, log: ScanLog | None = None,
+    source: Any,
+    config: AuditConfig | None = None,
+    log: ScanLog | None = None,
     **options: Any,
 ) -> Iterator[Any]:
     """Annotated Arrow record batches, source after source, each in record order.
@@ -73,27 +77,34 @@ def scan_batch(
     """
     clash = [name for name in batch if str(name).startswith(COLUMN_PREFIX)]
     if clash:
-        raise UsageError(f"the batch already has langaudit columns: {', '.join(clash)}",
-                         "remove them first (ds.remove_columns) or scan the original data")
+        raise UsageError(
+            f"the batch already has langaudit columns: {', '.join(clash)}",
+            "remove them first (ds.remove_columns) or scan the original data",
+        )
     cfg = AuditConfig.from_options(**options)
     names = list(batch)
     size = len(batch[names[0]]) if names else 0
     records = [{name: batch[name][i] for name in names} for i in range(size)]
     positions = list(indices) if indices is not None else list(range(size))
     table = annotate("<batch>", *_batch_entries(records, positions, cfg))
-    return {COLUMN_PREFIX + name: table.column(name).to_pylist()
-            for name in table.schema.names if name != "source"}
+    return {
+        COLUMN_PREFIX + name: table.column(name).to_pylist()
+        for name in table.schema.names
+        if name != "source"
+    }
 
 
-def _batch_entries(records: list[dict[str, Any]], positions: list[int],
-                   cfg: AuditConfig) -> tuple[str, list[Any]]:
+def _batch_entries(
+    records: list[dict[str, Any]], positions: list[int], cfg: AuditConfig
+) -> tuple[str, list[Any]]:
     if not records:
         return cfg.format or "", []
     try:
-        shape = detect_shape(records[0], cfg.format, cfg.prompt_field, cfg.response_field,
-                             cfg.system_field)
+        shape = detect_shape(
+            records[0], cfg.format, cfg.prompt_field, cfg.response_field, cfg.system_field
+        )
         entries = []
-        for position, record in zip(positions, records):
+        for position, record in zip(positions, records, strict=True):
             entries.append((position, shape.turns(record)))
     except FieldError as exc:
         where = f"<batch>[{position if entries else positions[0]}]"

@@ -30,23 +30,46 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, metavar="FILE",
-              help="Where to write one row per record: .jsonl, .parquet, or - for stdout.")
-@click.option("--format", "format_", type=click.Choice(FORMAT_CHOICES), default=None,
-              help="Record shape (default: detected from each file's first record).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="Where to write one row per record: .jsonl, .parquet, or - for stdout.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMAT_CHOICES),
+    default=None,
+    help="Record shape (default: detected from each file's first record).",
+)
 @click.option("--prompt-field", metavar="PATH", help="Dotted path of the prompt text.")
 @click.option("--response-field", metavar="PATH", help="Dotted path of the response text.")
 @click.option("--system-field", metavar="PATH", help="Dotted path of a system prompt.")
-@click.option("--on-error", type=click.Choice(["raise", "skip"]), default="raise",
-              show_default=True,
-              help="Stop at the first unreadable record, or skip and count such records.")
-@click.option("--bad-lines", metavar="FILE",
-              help="With --on-error=skip: write the skipped lines/records to FILE.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="Stop at the first unreadable record, or skip and count such records.",
+)
+@click.option(
+    "--bad-lines",
+    metavar="FILE",
+    help="With --on-error=skip: write the skipped lines/records to FILE.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def scan(
-    inputs: tuple[str, ...], output: str, format_: str | None, prompt_field: str | None,
-    response_field: str | None, system_field: str | None, on_error: str,
-    bad_lines: str | None, quiet: bool,
+    inputs: tuple[str, ...],
+    output: str,
+    format_: str | None,
+    prompt_field: str | None,
+    response_field: str | None,
+    system_field: str | None,
+    on_error: str,
+    bad_lines: str | None,
+    quiet: bool,
 ) -> None:
     """Annotate every record of INPUTS: languages, script ratios, expectation, flags.
 
@@ -68,9 +91,15 @@ def scan(
         sink = BadLineWriter(bad_lines) if bad_lines else None
         log = ScanLog(sink=sink)
         tally = _Tally()
-        batches = scan_batches(list(inputs), log=log, format=format_,
-                               prompt_field=prompt_field, response_field=response_field,
-                               system_field=system_field, on_error=on_error)
+        batches = scan_batches(
+            list(inputs),
+            log=log,
+            format=format_,
+            prompt_field=prompt_field,
+            response_field=response_field,
+            system_field=system_field,
+            on_error=on_error,
+        )
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)
     except LangauditError as error:
         if sink is not None:
@@ -94,19 +123,25 @@ class _Tally:
                 self.flags.update(flags)
             yield batch
 
-    def report(self, rows: int, output: str, log: Any, bad_lines: str | None,
-               seconds: float) -> None:
+    def report(
+        self, rows: int, output: str, log: Any, bad_lines: str | None, seconds: float
+    ) -> None:
         for source, count in log.records.items():
             note = " (no records: the file is empty)" if count == 0 else ""
             click.echo(f"{source}: {_plural(count, 'record')}{note}", err=True)
         flags = ", ".join(f"{name} {count}" for name, count in self.flags.most_common()) or "none"
         where = "stdout" if output == "-" else output
-        click.echo(f"scanned {_plural(rows, 'record')} in {seconds:.1f}s -> {where}; flags: {flags}",
-                   err=True)
+        click.echo(
+            f"scanned {_plural(rows, 'record')} in {seconds:.1f}s -> {where}; flags: {flags}",
+            err=True,
+        )
         if log.skipped:
             saved = f", written to {bad_lines}" if bad_lines else ""
-            click.echo(f"skipped {_plural(log.skipped, 'unreadable record')}{saved}; first: "
-                       f"{log.first_errors[0]}", err=True)
+            click.echo(
+                f"skipped {_plural(log.skipped, 'unreadable record')}{saved}; first: "
+                f"{log.first_errors[0]}",
+                err=True,
+            )
 
 
 def _plural(count: int, noun: str) -> str:

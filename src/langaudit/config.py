@@ -41,11 +41,13 @@ class AuditConfig:
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
-            raise UsageError(f"unknown format {self.format!r}",
-                             f"choose one of: {', '.join(FORMATS)}")
+            raise UsageError(
+                f"unknown format {self.format!r}", f"choose one of: {', '.join(FORMATS)}"
+            )
         if self.on_error not in ON_ERROR:
-            raise UsageError(f"on_error must be one of {', '.join(ON_ERROR)}, "
-                             f"not {self.on_error!r}")
+            raise UsageError(
+                f"on_error must be one of {', '.join(ON_ERROR)}, not {self.on_error!r}"
+            )
         if self.batch_records < 1 or self.batch_chars < 1:
             raise UsageError("batch sizes must be positive")
 
@@ -55,7 +57,9 @@ class AuditConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise UsageError(f"unknown option(s): {', '.join(unknown)}",
-                             f"known options: {', '.join(sorted(known))}")
+            raise UsageError(
+                f"unknown option(s): {', '.join(unknown)}",
+                f"known options: {', '.join(sorted(known))}",
+            )
         given = {k: v for k, v in options.items() if v is not None}
         return replace(config or cls(), **given)

@@ -1,4 +1,4 @@
-"""Record shapes: turn any SFT record (Alpaca, ShareGPT, messages, column pairs, preference) into turns.
+"""Record shapes: Alpaca, ShareGPT, messages, column pairs and preference records as turns.
 
 A shape is detected once per source from its first record and then applied to every record; a
 record that does not fit raises :class:`FieldError`, which the reader turns into an error naming
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import UsageError
 
@@ -20,27 +20,63 @@ FORMATS = ("alpaca", "sharegpt", "messages", "pairs", "preference")
 ROLES = ("system", "user", "assistant", "reasoning", "tool_call", "tool_result")
 
 _ROLE_ALIASES = {
-    "system": "system", "developer": "system",
-    "human": "user", "user": "user", "prompter": "user",
-    "gpt": "assistant", "assistant": "assistant", "bot": "assistant", "model": "assistant",
-    "chatgpt": "assistant", "bing": "assistant", "claude": "assistant",
-    "function_call": "tool_call", "tool_call": "tool_call", "tool_calls": "tool_call",
-    "observation": "tool_result", "tool": "tool_result", "function": "tool_result",
-    "ipython": "tool_result", "tool_response": "tool_result",
+    "system": "system",
+    "developer": "system",
+    "human": "user",
+    "user": "user",
+    "prompter": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "bot": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "claude": "assistant",
+    "function_call": "tool_call",
+    "tool_call": "tool_call",
+    "tool_calls": "tool_call",
+    "observation": "tool_result",
+    "tool": "tool_result",
+    "function": "tool_result",
+    "ipython": "tool_result",
+    "tool_response": "tool_result",
 }
 
 #: (prompt, response) column pairs recognised without flags, in order of preference.
 COLUMN_PAIRS = (
-    ("prompt", "response"), ("prompt", "completion"), ("prompt", "output"), ("prompt", "answer"),
-    ("query", "response"), ("query", "answer"), ("question", "answer"), ("question", "response"),
-    ("instruction", "response"), ("instruction", "answer"), ("input", "output"),
-    ("input", "target"), ("source", "target"), ("human", "assistant"), ("user", "assistant"),
-    ("context", "response"), ("problem", "solution"),
+    ("prompt", "response"),
+    ("prompt", "completion"),
+    ("prompt", "output"),
+    ("prompt", "answer"),
+    ("query", "response"),
+    ("query", "answer"),
+    ("question", "answer"),
+    ("question", "response"),
+    ("instruction", "response"),
+    ("instruction", "answer"),
+    ("input", "output"),
+    ("input", "target"),
+    ("source", "target"),
+    ("human", "assistant"),
+    ("user", "assistant"),
+    ("context", "response"),
+    ("problem", "solution"),
 )
 _PREFERENCE_PROMPTS = ("prompt", "question", "query", "instruction", "input")
 _SYSTEM_KEYS = ("system", "system_prompt")
-_NON_TEXT_PARTS = frozenset({"image", "image_url", "input_image", "audio", "input_audio",
-                             "video", "video_url", "file", "input_file"})
+_NON_TEXT_PARTS = frozenset(
+    {
+        "image",
+        "image_url",
+        "input_image",
+        "audio",
+        "input_audio",
+        "video",
+        "video_url",
+        "file",
+        "input_file",
+    }
+)
 _REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_content"})
 
 
@@ -54,8 +90,7 @@ class FieldError(Exception):
         self.hint = hint
 
 
-@dataclass(frozen=True)
-class Turn:
+class Turn(NamedTuple):
     """One piece of text in a record: its role, the text, and where it came from."""
 
     role: str
@@ -69,9 +104,11 @@ def get_path(record: Mapping[str, Any], path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(
-            part
-        ) < len(value):
+        elif (
+            isinstance(value, list)
+            and part.lstrip("-").isdigit()
+            and -len(value) <= int(part) < len(value)
+        ):
             value = value[int(part)]
         else:
             raise KeyError(path)
@@ -155,7 +192,8 @@ def _field(record: Mapping[str, Any], path: str) -> Any:
         return get_path(record, path)
     except KeyError:
         raise FieldError(
-            path, f"missing (the record has {_describe(dict(record))})",
+            path,
+            f"missing (the record has {_describe(dict(record))})",
             "records of one file must share a shape; fix the record or use --on-error=skip",
         ) from None
 
@@ -164,8 +202,9 @@ def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
     turns: list[Turn] = []
     history = record.get("history") or []
     if not isinstance(history, list):
-        raise FieldError("history", f"expected a list of [prompt, response] pairs, got "
-                         f"{_describe(history)}")
+        raise FieldError(
+            "history", f"expected a list of [prompt, response] pairs, got {_describe(history)}"
+        )
     for i, pair in enumerate(history):
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
             raise FieldError(f"history.{i}", "expected a [prompt, response] pair")
@@ -185,7 +224,7 @@ def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
 
 
 def _role(value: Any, field: str) -> str:
-    role = _ROLE_ALIASES.get(str(value).strip().lower())
+    role = _ROLE_ALIASES.get(value) or _ROLE_ALIASES.get(str(value).strip().lower())
     if role is None:
         known = ", ".join(sorted(_ROLE_ALIASES))
         raise FieldError(field, f"unknown role {value!r}", f"known roles: {known}")
@@ -210,17 +249,24 @@ def _message_turns(messages: Any, field: str) -> list[Turn]:
         if role_key not in message:
             raise FieldError(where, f"message has no 'from' or 'role' ({_describe(message)})")
         role = _role(message[role_key], f"{where}.{role_key}")
-        turns.extend(_message_content(message, role, where))
+        content = message.get("value" if role_key == "from" else "content")
+        if len(message) == 2 and isinstance(content, str):  # the common case, made fast
+            key = "value" if role_key == "from" else "content"
+            turns.append(Turn(role, content, f"{where}.{key}"))
+        else:
+            turns.extend(_message_content(message, role, where))
     return turns
 
 
 def _message_content(message: Mapping[str, Any], role: str, where: str) -> list[Turn]:
     key = "value" if "value" in message else "content"
     content = message.get(key)
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
     turns: list[Turn] = []
-    if isinstance(reasoning, str) and reasoning:
-        turns.append(Turn("reasoning", reasoning, f"{where}.reasoning_content"))
+    for reasoning_key in ("reasoning_content", "reasoning"):
+        reasoning = message.get(reasoning_key)
+        if isinstance(reasoning, str) and reasoning:
+            turns.append(Turn("reasoning", reasoning, f"{where}.{reasoning_key}"))
+            break
     if isinstance(content, list):
         text, part_reasoning = _parts_text(content, f"{where}.{key}")
         if part_reasoning:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -27,10 +27,20 @@ from .errors import InputError, UsageError
 JSON_WHOLE_LIMIT = 64 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow",
-                   ".feather": "arrow", ".ipc": "arrow"}
-_TEXT_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-                  ".tsv": "tsv"}
+_TABLE_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+_TEXT_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+}
 #: Dataset registries and metadata that sit beside data files and are not datasets themselves.
 _METADATA_FILES = frozenset({"dataset_info.json", "dataset_dict.json", "state.json"})
 SUPPORTED = "JSONL, JSON, CSV, TSV, Parquet, Arrow/Feather, Hugging Face save_to_disk folders"
@@ -109,8 +119,10 @@ def _kind_of(p: Path) -> tuple[str, str | None]:
     if suffix in _TEXT_SUFFIXES:
         return _TEXT_SUFFIXES[suffix], compression
     if suffix in _TABLE_SUFFIXES:
-        raise UsageError(f"{p}: compressed {suffix} files are not supported",
-                         "Parquet and Arrow compress internally; decompress the file first")
+        raise UsageError(
+            f"{p}: compressed {suffix} files are not supported",
+            "Parquet and Arrow compress internally; decompress the file first",
+        )
     if suffix in (".txt", "") or compression:
         return "jsonl", compression  # sniffed again when read: '[' means a JSON array
     raise UsageError(f"{p}: cannot read {suffix} files", f"supported: {SUPPORTED}")
@@ -122,14 +134,14 @@ class _Opener:
         self.compression = compression
 
     def __call__(self) -> IO[bytes]:
-        raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - returned to the caller
         if self.compression == "gzip":
-            return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            return cast(IO[bytes], gzip.open(self.path, "rb"))
+        raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - returned to the caller
         if self.compression == "zstd":
             import zstandard
 
             reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-            return io.BufferedReader(reader, 1 << 20)  # type: ignore[arg-type]
+            return io.BufferedReader(reader, 1 << 20)
         return raw
 
 
@@ -147,8 +159,7 @@ def _open_dir(p: Path, name: str) -> list[Source]:
         return [Source(name, "hf", _hf_items(files))]
     files = sorted(f for f in p.iterdir() if f.is_file() and _is_data_file(f))
     if not files:
-        raise UsageError(f"{name}: no data files in this directory",
-                         f"supported: {SUPPORTED}")
+        raise UsageError(f"{name}: no data files in this directory", f"supported: {SUPPORTED}")
     return [src for f in files for src in open_path(os.path.join(name, f.name))]
 
 
@@ -204,24 +215,26 @@ def _parse_line(name: str, lineno: int, index: int, line: bytes) -> Item:
     return Item(index, lineno, value, raw=line)
 
 
-def _parse_lenient(
-    line: bytes, exc: Exception
-) -> tuple[Any, tuple[str, str] | None]:
+def _parse_lenient(line: bytes, exc: Exception) -> tuple[Any, tuple[str, str] | None]:
     """Accept what the standard library accepts (raw control characters, lone surrogates);
     otherwise explain the error, with invalid UTF-8 named as such."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as bad:
         column = len(line[: bad.start].decode("utf-8", "replace")) + 1
-        return None, (f"invalid UTF-8 (byte 0x{line[bad.start]:02x} at column {column})",
-                      _UTF8_HINT)
+        return None, (
+            f"invalid UTF-8 (byte 0x{line[bad.start]:02x} at column {column})",
+            _UTF8_HINT,
+        )
     try:
         return json.loads(text, strict=False), None
     except json.JSONDecodeError as err:
         if err.pos >= len(text.rstrip()):
-            return None, ("invalid JSON: the record is cut off at the end of the line",
-                          "JSON lines need one whole record per line; a pretty-printed file "
-                          "should be a JSON array (.json); or pass --on-error=skip")
+            return None, (
+                "invalid JSON: the record is cut off at the end of the line",
+                "JSON lines need one whole record per line; a pretty-printed file "
+                "should be a JSON array (.json); or pass --on-error=skip",
+            )
         return None, (f"invalid JSON: {err.msg} at column {err.colno}", _BAD_JSON_HINT)
     except RecursionError:
         return None, ("invalid JSON: nested too deeply", _BAD_JSON_HINT)
@@ -264,9 +277,12 @@ def _json_array_whole(name: str, data: bytes) -> Iterator[Item]:
         value, error = _parse_lenient(data, exc)
         if error is not None:
             where = f"{name}:{_line_of(data, exc)}"
-            raise InputError(where, error[0].replace(" at column", " near column"),
-                             hint="fix the file; a JSON array cannot be read past a syntax "
-                             "error (JSON lines can)") from None
+            raise InputError(
+                where,
+                error[0].replace(" at column", " near column"),
+                hint="fix the file; a JSON array cannot be read past a syntax "
+                "error (JSON lines can)",
+            ) from None
     if not isinstance(value, list):
         raise _not_an_array(name, value)
     for index, record in enumerate(value):
@@ -280,13 +296,17 @@ def _line_of(data: bytes, exc: orjson.JSONDecodeError) -> int:
 def _not_an_array(name: str, value: Any) -> InputError:
     if isinstance(value, dict):
         keys = ", ".join(list(map(repr, value))[:8])
-        registry = any(isinstance(v, dict) and {"file_name", "hf_hub_url"} & set(v)
-                       for v in value.values())
-        hint = ("this is a LLaMA-Factory dataset registry, not a dataset: pass the data files "
-                "it names" if registry and value else
-                "if the records sit under one key, extract them, e.g. jq '.data' FILE")
-        return InputError(name, f"expected an array of records, found an object with keys "
-                          f"{{{keys}}}", hint=hint)
+        registry = any(
+            isinstance(v, dict) and {"file_name", "hf_hub_url"} & set(v) for v in value.values()
+        )
+        hint = (
+            "this is a LLaMA-Factory dataset registry, not a dataset: pass the data files it names"
+            if registry and value
+            else "if the records sit under one key, extract them, e.g. jq '.data' FILE"
+        )
+        return InputError(
+            name, f"expected an array of records, found an object with keys {{{keys}}}", hint=hint
+        )
     return InputError(name, f"expected an array of records, found {_json_kind(value)}")
 
 
@@ -294,8 +314,9 @@ def _json_record(name: str, index: int, record: Any) -> Item:
     if isinstance(record, dict):
         return Item(index, None, record)
     problem = f"expected a record (an object), got {_json_kind(record)}"
-    return Item(index, None, error=InputError(f"{name}[{index}]", problem),
-                raw=orjson.dumps(record))
+    return Item(
+        index, None, error=InputError(f"{name}[{index}]", problem), raw=orjson.dumps(record)
+    )
 
 
 def _json_array_stream(name: str, f: IO[bytes]) -> Iterator[Item]:
@@ -303,12 +324,14 @@ def _json_array_stream(name: str, f: IO[bytes]) -> Iterator[Item]:
 
     index = 0
     try:
-        for index, record in enumerate(ijson.items(f, "item", use_float=True)):  # noqa: B007
+        for index, record in enumerate(ijson.items(f, "item", use_float=True)):
             yield _json_record(name, index, record)
     except ijson.JSONError as exc:
-        raise InputError(f"{name}[{index + 1}]", f"invalid JSON after record {index}: {exc}",
-                         hint="fix the file; a JSON array cannot be read past a syntax error "
-                         "(JSON lines can)") from None
+        raise InputError(
+            f"{name}[{index + 1}]",
+            f"invalid JSON after record {index}: {exc}",
+            hint="fix the file; a JSON array cannot be read past a syntax error (JSON lines can)",
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,8 +355,9 @@ def _csv_items(name: str, opener: _Opener, delimiter: str) -> Iterator[Item]:
                 yield _csv_record(name, header, row, index, start)
                 index, start = index + 1, reader.line_num + 1
         except UnicodeDecodeError:
-            raise InputError(f"{name}:{reader.line_num + 1}", "invalid UTF-8",
-                             hint=_UTF8_HINT) from None
+            raise InputError(
+                f"{name}:{reader.line_num + 1}", "invalid UTF-8", hint=_UTF8_HINT
+            ) from None
         except csv.Error as exc:
             raise InputError(f"{name}:{reader.line_num}", f"malformed CSV: {exc}") from None
 
@@ -342,9 +366,17 @@ def _csv_record(name: str, header: list[str], row: list[str], index: int, line: 
     if len(row) != len(header):
         problem = f"expected {len(header)} fields (as in the header), found {len(row)}"
         raw = (",".join(row) + "\n").encode()
-        return Item(index, line, error=InputError(f"{name}:{line}", problem,
-                    hint="quote fields that contain the delimiter or newlines"), raw=raw)
-    return Item(index, line, dict(zip(header, row)))
+        return Item(
+            index,
+            line,
+            error=InputError(
+                f"{name}:{line}",
+                problem,
+                hint="quote fields that contain the delimiter or newlines",
+            ),
+            raw=raw,
+        )
+    return Item(index, line, dict(zip(header, row, strict=True)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,17 +445,22 @@ def from_object(obj: Any, name: str | None = None) -> Source:
     if module == "pandas" and type_name == "DataFrame":
         return Source(label, "dataframe", _dataframe_items(obj))
     if module == "pyarrow" and type_name in ("Table", "RecordBatch"):
-        return Source(label, "arrow", _batch_items(obj.to_batches(max_chunksize=1024)
-                                                  if type_name == "Table" else [obj]))
+        return Source(
+            label,
+            "arrow",
+            _batch_items(obj.to_batches(max_chunksize=1024) if type_name == "Table" else [obj]),
+        )
     if isinstance(obj, Mapping):
-        raise UsageError("expected records, got one mapping",
-                         "pass a list of records, e.g. [record]")
+        raise UsageError(
+            "expected records, got one mapping", "pass a list of records, e.g. [record]"
+        )
     if isinstance(obj, Iterable) and not isinstance(obj, str | bytes):
         kind = "iterable_dataset" if module == "datasets" else "records"
         return Source(label, kind, (_json_record(label, i, r) for i, r in enumerate(obj)))
-    raise UsageError(f"cannot read records from {type_name}",
-                     "pass a path, a datasets.Dataset, a pandas DataFrame, an Arrow table or a "
-                     "list of dicts")
+    raise UsageError(
+        f"cannot read records from {type_name}",
+        "pass a path, a datasets.Dataset, a pandas DataFrame, an Arrow table or a list of dicts",
+    )
 
 
 def _dataframe_items(df: Any) -> Iterator[Item]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .langid import UNDETERMINED, Language
 
@@ -22,8 +23,7 @@ MIN_ALPHA_FOR_MISMATCH = 12
 MIN_SCORE_FOR_MISMATCH = 0.4
 
 
-@dataclass
-class TurnFacts:
+class TurnFacts(NamedTuple):
     """What judging needs of one measured turn."""
 
     role: str
@@ -49,9 +49,19 @@ class RecordVerdict:
     code_switch_spans: list[dict[str, object]] = field(default_factory=list)
 
 
+_INVISIBLE = (
+    "".join(
+        chr(cp)
+        for cp in range(0x3400)
+        if chr(cp).isspace() or unicodedata.category(chr(cp)) in ("Cf", "Cc")
+    )
+    + "\u3000\ufeff\ufff9\ufffa\ufffb"
+)
+
+
 def is_blank(text: str) -> bool:
     """Empty, whitespace, or invisible format characters only (zero-width spaces, BOM)."""
-    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Cc") for c in text)
+    return not text.strip(_INVISIBLE)
 
 
 def _substantial(turn: TurnFacts) -> bool:
@@ -69,9 +79,11 @@ def judge(turns: Sequence[TurnFacts]) -> RecordVerdict:
     record_expected: tuple[str | None, str | None] = (None, None)
     flags: set[str] = set()
     saw_response = False
-    for turn, verdict in zip(turns, verdicts):
+    for turn, verdict in zip(turns, verdicts, strict=True):
         if turn.role == "user":
-            expected = turn.language if _telling(turn) else None
+            # a short follow-up ("继续", "go on") keeps the conversation's expectation
+            if _telling(turn):
+                expected = turn.language
             continue
         if turn.role != "assistant":
             continue

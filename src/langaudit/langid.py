@@ -8,6 +8,7 @@ loaded directly with ``fasttext`` (from ``fasttext-predict``), never downloaded,
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,11 +89,15 @@ def load_model() -> Any:
             raise LangauditError(f"cannot load the language-ID model {path}: {exc}") from exc
 
 
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-ÞА-ЯЁ]")
+_LOWER = re.compile(r"[a-zß-öø-ÿа-яё]")
+
+
 def _model_input(text: str) -> str:
     text = text.replace("\n", " ").replace("\r", " ")
-    letters = [c for c in text if c.isalpha()]
-    # All-caps text is misread as Japanese and others; the model was trained on cased text.
-    if len(letters) > 5 and sum(c.isupper() for c in letters) > 0.8 * len(letters):
+    # All-caps text is misread (often as Japanese): the model was trained on cased text.
+    upper = len(_UPPER.findall(text))
+    if upper > 5 and upper > 4 * len(_LOWER.findall(text)):  # over 80% capitals
         text = text.lower()
     return text
 
@@ -143,29 +148,31 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> list[Language]:
     hk = han + kana
     kana_share = np.divide(kana, hk, out=np.zeros(len(texts)), where=hk > 0)
     decided: list[Language | None] = [None] * len(texts)
-    for i in np.flatnonzero(und):
+    for i in np.flatnonzero(und).tolist():
         decided[i] = Language(UNDETERMINED, 0.0)
     clear = ~und & (weighted >= SCRIPT_DECIDES)
-    for i in np.flatnonzero(clear):
+    variants = _variants(measured)
+    for i in np.flatnonzero(clear).tolist():
         if hangul[i] >= hk[i]:
             decided[i] = Language("ko", float(weighted[i]))
         elif kana[i] == 0:
-            decided[i] = Language("zh", float(weighted[i]), _variant(measured, i))
+            decided[i] = Language("zh", float(weighted[i]), variants[i])
         elif kana_share[i] >= KANA_DECIDES:
             decided[i] = Language("ja", float(weighted[i]))
     open_ids = [i for i, d in enumerate(decided) if d is None]
     if open_ids:
         model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
-        for i, pairs in zip(open_ids, predict(model_in)):
+        for i, pairs in zip(open_ids, predict(model_in), strict=True):
             code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
-            variant = _variant(measured, i) if code == "zh" else None
+            variant = variants[i] if code == "zh" else None
             decided[i] = Language(code, score, variant, by_model=True)
     return [d for d in decided if d is not None]
 
 
-def _variant(measured: sc.Measured, i: int) -> str | None:
-    simplified = int(measured.counts[i, sc.HAN_SIMPLIFIED])
-    traditional = int(measured.counts[i, sc.HAN_TRADITIONAL])
-    if simplified == traditional == 0:
-        return None
-    return "zh-Hant" if traditional > simplified else "zh-Hans"
+def _variants(measured: sc.Measured) -> list[str | None]:
+    """Chinese variant of each text by its telling characters (None when there are none)."""
+    simplified = measured.counts[:, sc.HAN_SIMPLIFIED]
+    traditional = measured.counts[:, sc.HAN_TRADITIONAL]
+    names = np.array([None, "zh-Hans", "zh-Hant"], dtype=object)
+    code = np.where(simplified + traditional == 0, 0, np.where(traditional > simplified, 2, 1))
+    return list(names[code])

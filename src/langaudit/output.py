@@ -25,8 +25,10 @@ def result_kind(path: str) -> str:
         return "jsonl"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    raise UsageError(f"cannot write scan results to {path!r}",
-                     "name the output .jsonl or .parquet, or '-' for JSON lines on stdout")
+    raise UsageError(
+        f"cannot write scan results to {path!r}",
+        "name the output .jsonl or .parquet, or '-' for JSON lines on stdout",
+    )
 
 
 def refuse_overwriting_inputs(output: str, inputs: Iterable[str]) -> None:
@@ -35,8 +37,10 @@ def refuse_overwriting_inputs(output: str, inputs: Iterable[str]) -> None:
     target = Path(output).resolve()
     for item in inputs:
         if Path(item).resolve() == target:
-            raise UsageError(f"{output}: the output would overwrite an input",
-                             "write the results to another file")
+            raise UsageError(
+                f"{output}: the output would overwrite an input",
+                "write the results to another file",
+            )
 
 
 @contextlib.contextmanager
@@ -73,8 +77,11 @@ def write_results(batches: Iterable[Any], path: str, stdout: IO[bytes] | None = 
 def _write_jsonl(batches: Iterable[Any], f: IO[bytes]) -> int:
     rows = 0
     for batch in batches:
-        f.write(b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
-                         for row in batch.to_pylist()))
+        f.write(
+            b"".join(
+                orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in batch.to_pylist()
+            )
+        )
         rows += batch.num_rows
     f.flush()
     return rows

@@ -8,6 +8,8 @@ in their own ``masked_*`` classes instead of their letters.
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +18,6 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-import regex
 
 # Class ids. Han is split by Chinese script variant so that one bincount also yields the variant.
 OTHER = 0
@@ -67,15 +68,41 @@ RATIO_FIELDS = ("han", "kana", "hangul", "latin", "cyrillic", "other_letter")
 LETTER_CLASSES = (HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, KANA, HANGUL, LATIN, CYRILLIC, OTHER_LETTER)
 
 _RANGES: dict[int, tuple[tuple[int, int], ...]] = {
-    HAN: ((0x3005, 0x3007), (0x3021, 0x3029), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-          (0xF900, 0xFAFF), (0x20000, 0x323AF)),
-    KANA: ((0x3041, 0x309F), (0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F),
-           (0x1B000, 0x1B16F)),
-    HANGUL: ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7FF),
-             (0xFFA0, 0xFFDC)),
-    LATIN: ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x24F), (0x250, 0x2AF), (0x1E00, 0x1EFF),
-            (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0xFF21, 0xFF3A),
-            (0xFF41, 0xFF5A), (0x300, 0x36F)),
+    HAN: (
+        (0x3005, 0x3007),
+        (0x3021, 0x3029),
+        (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF),
+        (0x20000, 0x323AF),
+    ),
+    KANA: (
+        (0x3041, 0x309F),
+        (0x30A0, 0x30FF),
+        (0x31F0, 0x31FF),
+        (0xFF66, 0xFF9F),
+        (0x1B000, 0x1B16F),
+    ),
+    HANGUL: (
+        (0x1100, 0x11FF),
+        (0x3130, 0x318F),
+        (0xA960, 0xA97F),
+        (0xAC00, 0xD7FF),
+        (0xFFA0, 0xFFDC),
+    ),
+    LATIN: (
+        (0x41, 0x5A),
+        (0x61, 0x7A),
+        (0xC0, 0x24F),
+        (0x250, 0x2AF),
+        (0x1E00, 0x1EFF),
+        (0x2C60, 0x2C7F),
+        (0xA720, 0xA7FF),
+        (0xAB30, 0xAB6F),
+        (0xFF21, 0xFF3A),
+        (0xFF41, 0xFF5A),
+        (0x300, 0x36F),
+    ),
     CYRILLIC: ((0x400, 0x52F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
 }
 _CJK_PUNCT_RANGES = ((0x3000, 0x303F), (0xFE10, 0xFE1F), (0xFE30, 0xFE4F), (0xFF01, 0xFF65))
@@ -179,30 +206,68 @@ def class_table() -> np.ndarray:
     return table
 
 
-_MASK_PATTERN = regex.compile(
-    r"""
-    (?P<code>```[^\n]*\n.*?(?:```|\Z) | ~~~[^\n]*\n.*?(?:~~~|\Z) | `[^`\n]+` )
-    | (?P<url>(?:https?|ftp)://[^\s<>"'，。；、）】》]+ | www\.[A-Za-z0-9-]+\.[^\s<>"'，。；、）】》]+ )
-    | (?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})
-    | (?P<latex>\$\$.+?\$\$ | \\\[.+?\\\] | \\\(.+?\\\)
-        | \\begin\{(?P<env>[A-Za-z*]+)\}.*?\\end\{(?P=env)\}
-        | (?<![\$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$]) )
-    """,
-    regex.VERBOSE | regex.DOTALL,
+_URL_END = r"""[^\s<>"'，。；、）】》]"""
+#: Masked kinds in order of precedence (a URL inside a code block is code), each with the
+#: substrings that must occur for its pattern to be worth running.
+_MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    (
+        "code",
+        ("`", "~~~"),
+        re.compile(r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|`[^`\n]+`", re.DOTALL),
+    ),
+    (
+        "url",
+        ("://", "www."),
+        re.compile(rf"(?:https?|ftp)://{_URL_END}+|www\.[A-Za-z0-9-]+\.{_URL_END}+"),
+    ),
+    (
+        "email",
+        ("@",),
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ),
+    (
+        "latex",
+        ("$", "\\"),
+        re.compile(
+            r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)"
+            r"|\\begin\{(?P<env>[A-Za-z*]+)\}.*?\\end\{(?P=env)\}"
+            r"|(?<![$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$])",
+            re.DOTALL,
+        ),
+    ),
 )
 _MASK_CLASS = {"code": MASKED_CODE, "url": MASKED_URL, "email": MASKED_EMAIL, "latex": MASKED_LATEX}
-_MASK_TRIGGERS = ("`", "~~~", "://", "www.", "@", "$", "\\")
 
 #: A masked region: (start, end, kind) in code points of the original text.
 Span = tuple[int, int, str]
 
 
+_ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\")
+
+
 def mask_spans(text: str) -> list[Span]:
-    """Code, URLs, e-mails and LaTeX in ``text`` as (start, end, kind), in order."""
-    if not any(t in text for t in _MASK_TRIGGERS):
+    """Code, URLs, e-mails and LaTeX in ``text`` as (start, end, kind), in order.
+
+    Each kind's pattern runs only on texts containing its trigger; where kinds overlap, the
+    earlier-listed kind wins (a URL inside a code block is part of the code).
+    """
+    if _ANY_TRIGGER.search(text) is None:
         return []
-    return [(m.start(), m.end(), m.lastgroup or "code") for m in _MASK_PATTERN.finditer(text)
-            if m.lastgroup != "env"]
+    kept: list[Span] = []
+    for kind, triggers, pattern in _MASKS:
+        if not any(t in text for t in triggers):
+            continue
+        found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
+        if not kept:
+            kept = found
+            continue
+        for span in found:
+            at = bisect.bisect_left(kept, span)
+            before = kept[at - 1] if at else None
+            after = kept[at] if at < len(kept) else None
+            if (before is None or before[1] <= span[0]) and (after is None or span[1] <= after[0]):
+                kept.insert(at, span)
+    return kept
 
 
 def masked_text(text: str, spans: Sequence[Span]) -> str:
