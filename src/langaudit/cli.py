@@ -86,8 +86,10 @@ def scan(
     try:
         result_kind(output)
         refuse_overwriting_inputs(output, inputs)
-        if bad_lines and on_error != "skip":
-            raise UsageError("--bad-lines needs --on-error=skip")
+        if bad_lines:
+            if on_error != "skip":
+                raise UsageError("--bad-lines needs --on-error=skip")
+            refuse_overwriting_inputs(bad_lines, [*inputs, output], what="--bad-lines file")
         sink = BadLineWriter(bad_lines) if bad_lines else None
         log = ScanLog(sink=sink)
         tally = _Tally()
@@ -127,7 +129,10 @@ class _Tally:
         self, rows: int, output: str, log: Any, bad_lines: str | None, seconds: float
     ) -> None:
         for source, count in log.records.items():
-            note = " (no records: the file is empty)" if count == 0 else ""
+            skipped = log.skipped_by_source.get(source, 0)
+            note = f" ({skipped} skipped)" if skipped else ""
+            if count == 0 and not skipped:
+                note = " (no records: the file is empty)"
             click.echo(f"{source}: {_plural(count, 'record')}{note}", err=True)
         flags = ", ".join(f"{name} {count}" for name, count in self.flags.most_common()) or "none"
         where = "stdout" if output == "-" else output

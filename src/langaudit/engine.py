@@ -24,7 +24,7 @@ from .langid import UNDETERMINED, Language, identify
 
 #: Record-level roles and the turn roles whose text they aggregate.
 ROLE_GROUPS = {"system": "system", "prompt": "user", "response": "assistant"}
-_MEASURED = frozenset({"system", "user", "assistant", "reasoning"})
+_MEASURED = frozenset({"system", "user", "context", "assistant", "reasoning"})
 _ALPHA = (sc.LATIN, sc.CYRILLIC, sc.OTHER_LETTER)
 _CJK = (sc.HAN, sc.HAN_SIMPLIFIED, sc.HAN_TRADITIONAL, sc.KANA, sc.HANGUL)
 
@@ -92,11 +92,13 @@ class ScanLog:
 
     records: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
+    skipped_by_source: dict[str, int] = field(default_factory=dict)
     first_errors: list[str] = field(default_factory=list)
     sink: Callable[[Item, InputError], None] | None = None
 
-    def skip(self, item: Item, error: InputError) -> None:
+    def skip(self, source: str, item: Item, error: InputError) -> None:
         self.skipped += 1
+        self.skipped_by_source[source] = self.skipped_by_source.get(source, 0) + 1
         if len(self.first_errors) < 20:
             self.first_errors.append(str(error).split("\n")[0])
         if self.sink is not None:
@@ -120,7 +122,7 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         except InputError as error:
             if config.on_error == "raise":
                 raise
-            log.skip(item, error)
+            log.skip(source.name, item, error)
             continue
         pending.append((item.index, turns))
         chars += sum(len(t.text) for t in turns)

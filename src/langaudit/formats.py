@@ -17,7 +17,9 @@ FORMATS = ("alpaca", "sharegpt", "messages", "pairs", "preference")
 
 #: Roles a turn can have. Only ``user`` turns are prompt text and only ``assistant`` turns are
 #: responses; tool calls and tool results are not natural language and are not judged.
-ROLES = ("system", "user", "assistant", "reasoning", "tool_call", "tool_result")
+#: ``context`` is material the user supplies with the request (Alpaca's ``input``): part of the
+#: prompt's measurements, not of the user's own words that set the expected language.
+ROLES = ("system", "user", "context", "assistant", "reasoning", "tool_call", "tool_result")
 
 _ROLE_ALIASES = {
     "system": "system",
@@ -61,6 +63,7 @@ COLUMN_PAIRS = (
     ("user", "assistant"),
     ("context", "response"),
     ("problem", "solution"),
+    ("instruction", "output"),  # Alpaca without input; only when --format pairs is forced
 )
 _PREFERENCE_PROMPTS = ("prompt", "question", "query", "instruction", "input")
 _SYSTEM_KEYS = ("system", "system_prompt")
@@ -120,6 +123,8 @@ def as_text(value: Any, field: str) -> str:
     if isinstance(value, str):
         return value
     if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN: a missing value from pandas
         return ""
     if isinstance(value, bool | int | float):
         return str(value)
@@ -212,8 +217,12 @@ def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
         turns.append(Turn("assistant", as_text(pair[1], f"history.{i}.1"), f"history.{i}.1"))
     instruction = as_text(_field(record, "instruction"), "instruction")
     extra = as_text(record.get("input"), "input")
-    prompt = f"{instruction}\n{extra}" if instruction and extra else instruction or extra
-    turns.append(Turn("user", prompt, "instruction"))
+    if instruction and extra.strip():
+        # the user's own words are the instruction; the input is material to work on
+        turns.append(Turn("user", instruction, "instruction"))
+        turns.append(Turn("context", extra, "input"))
+    else:
+        turns.append(Turn("user", instruction or extra, "instruction" if instruction else "input"))
     output = _field(record, "output")
     if isinstance(output, list) and all(isinstance(o, str) for o in output):
         # LLaMA-Factory ranking data: output = [chosen, rejected]
@@ -306,17 +315,33 @@ def _read_preference(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
             turns = _message_turns(prompt, shape.prompt_field)
         else:
             turns = [Turn("user", as_text(prompt, shape.prompt_field), shape.prompt_field)]
-    for name in ("chosen", "rejected"):
-        value = _field(record, name)
-        if isinstance(value, str | Mapping) or value is None:
-            turns.append(Turn("assistant", as_text(value, name), name))
-            continue
-        answer = _message_turns(value, name)
-        if not shape.prompt_field and name == "chosen":
-            # conversational preference data repeats the prompt inside chosen and rejected
-            turns.extend(t for t in answer if t.role != "assistant")
-        turns.extend(t for t in answer if t.role == "assistant")
+    answers = {name: _answer_turns(_field(record, name), name) for name in ("chosen", "rejected")}
+    if not shape.prompt_field:
+        # conversational preference data repeats the prompt inside chosen and rejected: the
+        # shared leading turns are the prompt, what follows are the two answers
+        shared = 0
+        chosen, rejected = answers["chosen"], answers["rejected"]
+        while (
+            shared < min(len(chosen), len(rejected)) - 1
+            and chosen[shared][:2] == rejected[shared][:2]
+        ):
+            shared += 1
+        turns.extend(chosen[:shared])
+        answers = {"chosen": chosen[shared:], "rejected": rejected[shared:]}
+    for answer in answers.values():
+        turns.extend(t for t in answer if t.role not in ("system", "user"))
     return turns
+
+
+def _answer_turns(value: Any, name: str) -> list[Turn]:
+    """One side of a preference pair: a string, a message object or a message list."""
+    if isinstance(value, list):
+        return _message_turns(value, name)
+    if isinstance(value, Mapping):
+        key = next((k for k in ("value", "content", "text") if k in value), None)
+        if key is not None:
+            return [Turn("assistant", as_text(value[key], f"{name}.{key}"), f"{name}.{key}")]
+    return [Turn("assistant", as_text(value, name), name)]
 
 
 _READERS: dict[str, Callable[[Shape, Mapping[str, Any]], list[Turn]]] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from .errors import InputError, UsageError
 
 #: JSON arrays up to this size are parsed in one go (fast, precise line numbers in errors).
 JSON_WHOLE_LIMIT = 64 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _TABLE_SUFFIXES = {
@@ -179,65 +181,73 @@ def _is_data_file(f: Path) -> bool:
 
 def _jsonl_items(name: str, opener: _Opener) -> Iterator[Item]:
     with opener() as f:
-        first = _peek_nonspace(f)
-        if first == b"[":
+        if _peek_nonspace(f) == b"[":
             yield from _json_array_stream(name, f)
             return
         index = 0
         for lineno, line in enumerate(f, 1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
+            if lineno == 1:
+                line = line.removeprefix(_BOM)
             if not line.strip():
                 continue
             yield _parse_line(name, lineno, index, line)
             index += 1
 
 
-def _peek_nonspace(f: IO[bytes]) -> bytes:
+def _peek(f: IO[bytes], size: int) -> bytes:
     if not isinstance(f, io.BufferedReader | gzip.GzipFile):
         return b""
-    head = f.peek(4096)[:4096]
-    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return head[:1]
+    return f.peek(size)[:size].removeprefix(_BOM)
+
+
+def _peek_nonspace(f: IO[bytes]) -> bytes:
+    return _peek(f, 4096).lstrip()[:1]
 
 
 def _parse_line(name: str, lineno: int, index: int, line: bytes) -> Item:
     try:
         value = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        value, error = _parse_lenient(line, exc)
-        if error is not None:
-            where = f"{name}:{lineno}"
-            return Item(index, lineno, error=InputError(where, error[0], hint=error[1]), raw=line)
+    except orjson.JSONDecodeError:
+        value, bad = _parse_lenient(line)
+        if bad is not None:
+            problem, hint, _, column = bad
+            error = InputError(f"{name}:{lineno}", problem.format(at=f"column {column}"), hint=hint)
+            return Item(index, lineno, error=error, raw=line)
     if not isinstance(value, dict):
         problem = f"expected a JSON object (one record per line), got {_json_kind(value)}"
         return Item(index, lineno, error=InputError(f"{name}:{lineno}", problem), raw=line)
     return Item(index, lineno, value, raw=line)
 
 
-def _parse_lenient(line: bytes, exc: Exception) -> tuple[Any, tuple[str, str] | None]:
+#: Why a JSON text could not be read: problem (with an ``{at}`` slot), hint, line, column.
+_Bad = tuple[str, str, int, int]
+
+
+def _parse_lenient(data: bytes) -> tuple[Any, _Bad | None]:
     """Accept what the standard library accepts (raw control characters, lone surrogates);
     otherwise explain the error, with invalid UTF-8 named as such."""
     try:
-        text = line.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as bad:
-        column = len(line[: bad.start].decode("utf-8", "replace")) + 1
-        return None, (
-            f"invalid UTF-8 (byte 0x{line[bad.start]:02x} at column {column})",
-            _UTF8_HINT,
-        )
+        line = data.count(b"\n", 0, bad.start) + 1
+        line_start = data.rfind(b"\n", 0, bad.start) + 1
+        column = len(data[line_start : bad.start].decode("utf-8", "replace")) + 1
+        problem = f"invalid UTF-8 (byte 0x{data[bad.start]:02x} at {{at}})"
+        return None, (problem, _UTF8_HINT, line, column)
     try:
         return json.loads(text, strict=False), None
     except json.JSONDecodeError as err:
-        if err.pos >= len(text.rstrip()):
+        if err.pos >= len(text.rstrip()) and "\n" not in text.rstrip():
             return None, (
                 "invalid JSON: the record is cut off at the end of the line",
                 "JSON lines need one whole record per line; a pretty-printed file "
                 "should be a JSON array (.json); or pass --on-error=skip",
+                err.lineno,
+                err.colno,
             )
-        return None, (f"invalid JSON: {err.msg} at column {err.colno}", _BAD_JSON_HINT)
+        return None, (f"invalid JSON: {err.msg} at {{at}}", _BAD_JSON_HINT, err.lineno, err.colno)
     except RecursionError:
-        return None, ("invalid JSON: nested too deeply", _BAD_JSON_HINT)
+        return None, ("invalid JSON: nested too deeply ({at})", _BAD_JSON_HINT, 1, 1)
 
 
 def _json_kind(value: Any) -> str:
@@ -247,41 +257,49 @@ def _json_kind(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# JSON arrays
+# JSON arrays (and .json files holding JSON lines)
 
 
 def _json_items(p: Path, name: str, opener: _Opener) -> Iterator[Item]:
     with opener() as f:
         first = _peek_nonspace(f)
-        if first == b"" or (first == b"{" and not _single_object(f)):
+        if first == b"" or (first == b"{" and _json_lines(f)):
             # JSON lines saved as .json (common), or an empty file
             yield from _jsonl_items(name, opener)
             return
         if opener.compression is None and p.stat().st_size <= JSON_WHOLE_LIMIT:
-            yield from _json_array_whole(name, f.read())
+            yield from _json_whole(name, f.read())
         else:
             yield from _json_array_stream(name, f)
 
 
-def _single_object(f: IO[bytes]) -> bool:
-    """True when a file starting with '{' is one pretty-printed object rather than JSON lines."""
-    head = f.peek(1 << 16)[: 1 << 16] if isinstance(f, io.BufferedReader | gzip.GzipFile) else b""
-    first_line = head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0]
-    return first_line.strip() == b"{"
+def _json_lines(f: IO[bytes]) -> bool:
+    """Whether a .json file starting with '{' holds JSON lines: a first line that is a whole
+    object, followed by more. One object alone, pretty-printed or not, is a JSON document."""
+    head = _peek(f, 1 << 20).lstrip()
+    first, newline, rest = head.partition(b"\n")
+    if not newline or not rest.strip():
+        return False
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
-def _json_array_whole(name: str, data: bytes) -> Iterator[Item]:
+def _json_whole(name: str, data: bytes) -> Iterator[Item]:
+    data = data.removeprefix(_BOM)
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        value, error = _parse_lenient(data, exc)
-        if error is not None:
-            where = f"{name}:{_line_of(data, exc)}"
+    except orjson.JSONDecodeError:
+        value, bad = _parse_lenient(data)
+        if bad is not None:
+            problem, hint, line, column = bad
+            if hint == _BAD_JSON_HINT:
+                hint = (
+                    "fix the file; a JSON array cannot be read past a syntax error (JSON lines can)"
+                )
             raise InputError(
-                where,
-                error[0].replace(" at column", " near column"),
-                hint="fix the file; a JSON array cannot be read past a syntax "
-                "error (JSON lines can)",
+                f"{name}:{line}", problem.format(at=f"column {column}"), hint=hint
             ) from None
     if not isinstance(value, list):
         raise _not_an_array(name, value)
@@ -289,25 +307,42 @@ def _json_array_whole(name: str, data: bytes) -> Iterator[Item]:
         yield _json_record(name, index, record)
 
 
-def _line_of(data: bytes, exc: orjson.JSONDecodeError) -> int:
-    return data.count(b"\n", 0, exc.pos) + 1 if exc.pos is not None else exc.lineno
-
-
 def _not_an_array(name: str, value: Any) -> InputError:
     if isinstance(value, dict):
-        keys = ", ".join(list(map(repr, value))[:8])
-        registry = any(
-            isinstance(v, dict) and {"file_name", "hf_hub_url"} & set(v) for v in value.values()
-        )
-        hint = (
-            "this is a LLaMA-Factory dataset registry, not a dataset: pass the data files it names"
-            if registry and value
-            else "if the records sit under one key, extract them, e.g. jq '.data' FILE"
-        )
-        return InputError(
-            name, f"expected an array of records, found an object with keys {{{keys}}}", hint=hint
-        )
+        registry = any(isinstance(v, dict) and _REGISTRY_KEYS & set(v) for v in value.values())
+        return _object_error(name, list(value), registry)
     return InputError(name, f"expected an array of records, found {_json_kind(value)}")
+
+
+_REGISTRY_KEYS = frozenset({"file_name", "hf_hub_url"})
+
+
+def _object_error(name: str, keys: list[str], registry: bool) -> InputError:
+    shown = ", ".join(map(repr, keys[:8]))
+    hint = (
+        "this is a LLaMA-Factory dataset registry, not a dataset: pass the data files it names"
+        if registry
+        else "if the records sit under one key, extract them, e.g. jq '.data' FILE"
+    )
+    return InputError(
+        name, f"expected an array of records, found an object with keys {{{shown}}}", hint=hint
+    )
+
+
+def _streamed_object_error(name: str, events: Iterator[tuple[str, str, Any]]) -> InputError:
+    """The error for a top-level object read as a stream: its keys, without loading values."""
+    keys: list[str] = []
+    registry = False
+    for prefix, event, value in events:
+        if event != "map_key":
+            continue
+        if prefix == "":
+            keys.append(value)
+        elif "." not in prefix and value in _REGISTRY_KEYS:
+            registry = True
+        if len(keys) > 8 and registry:
+            break
+    return _object_error(name, keys, registry)
 
 
 def _json_record(name: str, index: int, record: Any) -> Item:
@@ -322,15 +357,29 @@ def _json_record(name: str, index: int, record: Any) -> Item:
 def _json_array_stream(name: str, f: IO[bytes]) -> Iterator[Item]:
     import ijson
 
+    if isinstance(f, io.BufferedReader | gzip.GzipFile) and f.peek(3)[:3] == _BOM:
+        f.read(len(_BOM))
+    events = ijson.parse(f, use_float=True)
     index = 0
     try:
-        for index, record in enumerate(ijson.items(f, "item", use_float=True)):
+        first = next(events, ("", "end", None))
+        event = first[1]
+        if event == "start_map":
+            raise _streamed_object_error(name, events)
+        if event != "start_array":
+            raise InputError(name, f"expected an array of records, found a {event}")
+        for index, record in enumerate(ijson.items(itertools.chain([first], events), "item")):
             yield _json_record(name, index, record)
     except ijson.JSONError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
             f"{name}[{index + 1}]",
-            f"invalid JSON after record {index}: {exc}",
+            f"invalid JSON after record {index}: {detail}",
             hint="fix the file; a JSON array cannot be read past a syntax error (JSON lines can)",
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{name}[{index + 1}]", f"invalid UTF-8 after record {index}", hint=_UTF8_HINT
         ) from None
 
 
@@ -340,43 +389,68 @@ def _json_array_stream(name: str, f: IO[bytes]) -> Iterator[Item]:
 
 def _csv_items(name: str, opener: _Opener, delimiter: str) -> Iterator[Item]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with opener() as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+    with opener() as f:
+        lines = _CsvLines(name, f)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, None)
             if header is None:
                 return
-            index, start = 0, reader.line_num + 1
+            lines.take()
+            index = 0
             for row in reader:
+                start, raw = lines.take()
                 if not row or row == [""]:
-                    start = reader.line_num + 1
                     continue
-                yield _csv_record(name, header, row, index, start)
-                index, start = index + 1, reader.line_num + 1
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{name}:{reader.line_num + 1}", "invalid UTF-8", hint=_UTF8_HINT
-            ) from None
+                yield _csv_record(name, header, row, index, start, raw)
+                index += 1
         except csv.Error as exc:
             raise InputError(f"{name}:{reader.line_num}", f"malformed CSV: {exc}") from None
 
 
-def _csv_record(name: str, header: list[str], row: list[str], index: int, line: int) -> Item:
+class _CsvLines:
+    """Decoded lines for the csv module, keeping each record's raw bytes and first line."""
+
+    def __init__(self, name: str, f: IO[bytes]) -> None:
+        self.name = name
+        self.lines = enumerate(f, 1)
+        self.raw: list[bytes] = []
+        self.start = 1
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        lineno, line = next(self.lines)
+        if lineno == 1:
+            line = line.removeprefix(_BOM)
+        if not self.raw:
+            self.start = lineno
+        self.raw.append(line)
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            column = len(line[: bad.start].decode("utf-8", "replace")) + 1
+            raise InputError(
+                f"{self.name}:{lineno}",
+                f"invalid UTF-8 (byte 0x{line[bad.start]:02x} at column {column})",
+                hint=_UTF8_HINT,
+            ) from None
+
+    def take(self) -> tuple[int, bytes]:
+        """First line number and raw bytes of the lines read since the last call."""
+        raw, self.raw = b"".join(self.raw), []
+        return self.start, raw
+
+
+def _csv_record(
+    name: str, header: list[str], row: list[str], index: int, line: int, raw: bytes
+) -> Item:
     if len(row) != len(header):
         problem = f"expected {len(header)} fields (as in the header), found {len(row)}"
-        raw = (",".join(row) + "\n").encode()
-        return Item(
-            index,
-            line,
-            error=InputError(
-                f"{name}:{line}",
-                problem,
-                hint="quote fields that contain the delimiter or newlines",
-            ),
-            raw=raw,
-        )
-    return Item(index, line, dict(zip(header, row, strict=True)))
+        hint = "quote fields that contain the delimiter or newlines"
+        return Item(index, line, error=InputError(f"{name}:{line}", problem, hint=hint), raw=raw)
+    return Item(index, line, dict(zip(header, row, strict=True)), raw=raw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,11 +481,23 @@ def _arrow_batches(p: Path) -> Iterator[Any]:
     with pa.memory_map(str(p)) as source:
         try:
             reader = ipc.open_file(source)
+        except pa.ArrowInvalid:
+            reader = None
+        if reader is not None:
             for i in range(reader.num_record_batches):
                 yield reader.get_batch(i)
+            return
+        source.seek(0)
+        try:
+            stream = ipc.open_stream(source)
         except pa.ArrowInvalid:
-            source.seek(0)
-            yield from ipc.open_stream(source)
+            stream = None
+        if stream is not None:
+            yield from stream
+            return
+    import pyarrow.feather as feather
+
+    yield from feather.read_table(str(p)).to_batches(max_chunksize=1024)  # Feather V1
 
 
 def _hf_items(files: list[Path]) -> Iterator[Item]:
@@ -438,7 +524,9 @@ def from_object(obj: Any, name: str | None = None) -> Source:
     """A source over a Dataset, IterableDataset, DataFrame, Arrow table or iterable of dicts."""
     module = type(obj).__module__.split(".")[0]
     type_name = type(obj).__name__
-    label = name or f"<{type_name}>"
+    label = name or (
+        f"<{type_name}>" if module in ("datasets", "pandas", "pyarrow") else "<records>"
+    )
     if module == "datasets" and type_name == "Dataset":
         batches = (t for t in obj.with_format("arrow").iter(batch_size=1024))
         return Source(label, "dataset", _batch_items(batches))

@@ -110,8 +110,8 @@ def predict(texts: Sequence[str], k: int = 5) -> list[list[tuple[str, float]]]:
         line = _model_input(text) + "\n"
         try:
             pairs = model.predict(line, k, 0.0, "strict")
-        except (UnicodeError, ValueError):
-            line = line.encode("utf-8", "replace").decode("utf-8")
+        except (UnicodeError, ValueError, TypeError):  # lone surrogates from broken escapes
+            line = line.encode("utf-8", "replace").decode("utf-8").replace("\n", " ") + "\n"
             pairs = model.predict(line, k, 0.0, "replace")
         out.append([(label[9:], min(float(prob), 1.0)) for prob, label in pairs])
     return out
@@ -145,6 +145,15 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> list[Language]:
         cjk, cjk + alpha / ALPHA_PER_CJK, out=np.zeros(len(texts)), where=letters > 0
     )
     und = (cjk < MIN_CJK_CHARS) & (alpha < MIN_ALPHA_LETTERS)
+    mixed = np.flatnonzero(~und & (cjk > 0) & (alpha > 0) & (weighted < SCRIPT_DECIDES))
+    if len(mixed):
+        # Names, brands and acronyms (Python, OpenAI, API, GPT-4) are written in Latin script in
+        # any language: only lower-case words count against CJK text.
+        words = np.array(
+            [_word_letters(sc.masked_text(texts[i], measured.spans[i])) for i in mixed.tolist()]
+        )
+        alpha_words = np.minimum(alpha[mixed], words)
+        weighted[mixed] = cjk[mixed] / (cjk[mixed] + alpha_words / ALPHA_PER_CJK)
     hk = han + kana
     kana_share = np.divide(kana, hk, out=np.zeros(len(texts)), where=hk > 0)
     decided: list[Language | None] = [None] * len(texts)
@@ -167,6 +176,31 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> list[Language]:
             variant = variants[i] if code == "zh" else None
             decided[i] = Language(code, score, variant, by_model=True)
     return [d for d in decided if d is not None]
+
+
+_LATIN_TOKEN = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ0-9'’_+#.-]*")
+_SENTENCE_START = frozenset(".!?。！？；;:：…\n")
+
+
+def _word_letters(text: str) -> int:
+    """Letters in Latin tokens that are words of a language rather than names.
+
+    Names, brands, acronyms and identifiers are written in Latin script in any language, so they
+    say nothing about it: tokens with digits (GPT-4), inner capitals (OpenAI, LoRA, API) or an
+    initial capital inside a sentence (用Python, into English) are left out; sentence-initial
+    capitals (Translate ...) and lower-case words count.
+    """
+    letters = 0
+    for m in _LATIN_TOKEN.finditer(text):
+        token = m.group()
+        if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
+            continue
+        if token[0].isupper():
+            before = text[: m.start()].rstrip(" \t\"'“‘(（「*#-")
+            if before and before[-1] not in _SENTENCE_START:
+                continue
+        letters += sum(c.isalpha() for c in token)
+    return letters
 
 
 def _variants(measured: sc.Measured) -> list[str | None]:

@@ -31,16 +31,31 @@ def result_kind(path: str) -> str:
     )
 
 
-def refuse_overwriting_inputs(output: str, inputs: Iterable[str]) -> None:
+def refuse_overwriting_inputs(output: str, inputs: Iterable[str], what: str = "output") -> None:
+    """Refuse an output that is an input, or that lies inside an input directory (where it
+    would be overwritten, or read as data by the next run)."""
     if output == "-":
         return
     target = Path(output).resolve()
     for item in inputs:
-        if Path(item).resolve() == target:
+        source = Path(item).resolve()
+        inside = source.is_dir() and source in target.parents
+        if source == target or (inside and target.exists()):
             raise UsageError(
-                f"{output}: the output would overwrite an input",
-                "write the results to another file",
+                f"{output}: the {what} would overwrite an input",
+                f"write the {'results' if what == 'output' else 'lines'} to another file",
             )
+        if inside:
+            raise UsageError(
+                f"{output}: the {what} would be inside the input directory {item}",
+                "write it outside the directories being scanned",
+            )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -52,6 +67,7 @@ def atomic_path(path: str) -> Iterator[Path]:
         raise UsageError(f"{path}: the directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, target)

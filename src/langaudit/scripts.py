@@ -213,7 +213,9 @@ _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "code",
         ("`", "~~~"),
-        re.compile(r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|`[^`\n]+`", re.DOTALL),
+        re.compile(
+            r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL
+        ),
     ),
     (
         "url",
@@ -258,6 +260,8 @@ def mask_spans(text: str) -> list[Span]:
         if not any(t in text for t in triggers):
             continue
         found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
+        if kind == "url":
+            found = [(start, _url_end(text, start, end), kind) for start, end, kind in found]
         if not kept:
             kept = found
             continue
@@ -268,6 +272,19 @@ def mask_spans(text: str) -> list[Span]:
             if (before is None or before[1] <= span[0]) and (after is None or span[1] <= after[0]):
                 kept.insert(at, span)
     return kept
+
+
+def _url_end(text: str, start: int, end: int) -> int:
+    """End of a URL without the sentence punctuation after it (balanced parentheses stay)."""
+    while end > start:
+        last = text[end - 1]
+        if last in ".,;:!?'\"" or (
+            last == ")" and text.count("(", start, end) < text.count(")", start, end)
+        ):
+            end -= 1
+        else:
+            break
+    return end
 
 
 def masked_text(text: str, spans: Sequence[Span]) -> str:
@@ -325,4 +342,11 @@ def measure(texts: Sequence[str]) -> Measured:
 
 @lru_cache(maxsize=4096)
 def _astral_class(cp: int) -> int:
-    return classify_code_point(cp)
+    cls = classify_code_point(cp)
+    if cls == HAN:
+        simplified, traditional = variant_sets()
+        if chr(cp) in simplified:
+            return HAN_SIMPLIFIED
+        if chr(cp) in traditional:
+            return HAN_TRADITIONAL
+    return cls
