@@ -7,10 +7,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .config import AuditConfig
-from .engine import ScanLog, annotate, result_schema, scan_source
-from .errors import InputError, UsageError
-from .formats import FieldError, detect_shape
-from .io import Source, from_object, open_path
+from .engine import ScanLog, result_schema, scan_source
+from .errors import UsageError
+from .io import Item, Source, from_object, open_path
 
 #: Prefix of the columns :func:`scan_batch` adds; user columns with this prefix are refused.
 COLUMN_PREFIX = "langaudit_"
@@ -81,32 +80,19 @@ def scan_batch(
             f"the batch already has langaudit columns: {', '.join(clash)}",
             "remove them first (ds.remove_columns) or scan the original data",
         )
-    cfg = AuditConfig.from_options(**options)
+    import pyarrow as pa
+
+    cfg = AuditConfig.from_options(**options, on_error="raise")  # map cannot drop rows
     names = list(batch)
     size = len(batch[names[0]]) if names else 0
-    records = [{name: batch[name][i] for name in names} for i in range(size)]
     positions = list(indices) if indices is not None else list(range(size))
-    table = annotate("<batch>", *_batch_entries(records, positions, cfg))
+    items = (
+        Item(pos, None, {name: batch[name][i] for name in names}) for i, pos in enumerate(positions)
+    )
+    batches = list(scan_source(Source("<batch>", "batch", items), cfg))
+    table = pa.Table.from_batches(batches, schema=result_schema())
     return {
         COLUMN_PREFIX + name: table.column(name).to_pylist()
         for name in table.schema.names
         if name != "source"
     }
-
-
-def _batch_entries(
-    records: list[dict[str, Any]], positions: list[int], cfg: AuditConfig
-) -> tuple[str, list[Any]]:
-    if not records:
-        return cfg.format or "", []
-    try:
-        shape = detect_shape(
-            records[0], cfg.format, cfg.prompt_field, cfg.response_field, cfg.system_field
-        )
-        entries = []
-        for position, record in zip(positions, records, strict=True):
-            entries.append((position, shape.turns(record)))
-    except FieldError as exc:
-        where = f"<batch>[{position if entries else positions[0]}]"
-        raise InputError(where, exc.problem, field=exc.field, hint=exc.hint) from None
-    return shape.format, entries

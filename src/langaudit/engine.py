@@ -116,9 +116,7 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         try:
             if item.error is not None:
                 raise item.error
-            if shape is None:
-                shape = _shape_for(source, item, config)
-            turns = _turns(source, item, shape)
+            shape, turns = _read(source, item, shape, config)
         except InputError as error:
             if config.on_error == "raise":
                 raise
@@ -135,24 +133,20 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         yield annotate(source.name, shape.format, pending)
 
 
-def _shape_for(source: Source, item: Item, config: AuditConfig) -> Shape:
+def _read(
+    source: Source, item: Item, shape: Shape | None, config: AuditConfig
+) -> tuple[Shape, list[Turn]]:
+    """The record's turns, and the source's shape (detected from its first good record)."""
     try:
-        return detect_shape(
-            item.value,
-            config.format,
-            config.prompt_field,
-            config.response_field,
-            config.system_field,
-        )
-    except FieldError as exc:
-        raise InputError(
-            source.location(item), exc.problem, field=exc.field, hint=exc.hint, raw=item.raw
-        ) from None
-
-
-def _turns(source: Source, item: Item, shape: Shape) -> list[Turn]:
-    try:
-        return shape.turns(item.value)
+        if shape is None:
+            shape = detect_shape(
+                item.value,
+                config.format,
+                config.prompt_field,
+                config.response_field,
+                config.system_field,
+            )
+        return shape, shape.turns(item.value)
     except FieldError as exc:
         raise InputError(
             source.location(item), exc.problem, field=exc.field, hint=exc.hint, raw=item.raw
