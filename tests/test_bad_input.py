@@ -6,17 +6,16 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import traceback
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from click.testing import CliRunner, Result
 
 import langaudit
 import langaudit.io
-from langaudit.cli import cli, main
+from cli_helpers import run
+from langaudit.cli import main
 from langaudit.errors import InputError
 
 SHAPE_HINT = (
@@ -45,16 +44,6 @@ GOOD = [
 
 def line(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False)
-
-
-def run(*args: str) -> Result:
-    """Invoke the CLI; any exception other than a clean exit is a bug, shown with its traceback."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        assert result.exc_info is not None
-        pytest.fail("".join(traceback.format_exception(*result.exc_info)))
-    assert "Traceback" not in result.output
-    return result
 
 
 def summary(stderr: str) -> str:

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
 
 import langaudit
+from cli_helpers import run
 from langaudit.cli import cli, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,15 +45,6 @@ QA = [
     ("什么是通货膨胀？", "通货膨胀是指物价水平普遍而持续地上涨，同样的钱能买到的东西变少了。"),
     ("What does a CPU cache do?", "It keeps recently used data close to the processor cores."),
 ]
-
-
-def run(*args: str) -> Result:
-    """Invoke the CLI; any exception other than a clean exit is a bug, shown with its traceback."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        assert result.exc_info is not None
-        pytest.fail("".join(traceback.format_exception(*result.exc_info)))
-    return result
 
 
 def summary(stderr: str) -> str:

@@ -5,17 +5,16 @@ preference data hold. Skipped when the folder is absent (a fresh clone)."""
 from __future__ import annotations
 
 import json
-import traceback
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import langaudit
-from langaudit.cli import cli
+from cli_helpers import run
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if not DATA.is_dir():
@@ -46,14 +45,6 @@ def load_records(path: Path) -> list[dict[str, Any]]:
         assert isinstance(records, list)
         return records
     pytest.fail(f"no independent reader for {path.name}: add one")
-
-
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        assert result.exc_info is not None
-        pytest.fail("".join(traceback.format_exception(*result.exc_info)))
-    return result
 
 
 class Scans:
