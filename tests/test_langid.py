@@ -136,7 +136,7 @@ def test_identify_is_positional_with_mixed_paths() -> None:
 
 
 def test_identify_empty_batch() -> None:
-    assert ident([]) == []
+    assert list(ident([])) == []
 
 
 @pytest.mark.parametrize(

@@ -158,23 +158,19 @@ def annotate(source: str, fmt: str, entries: Sequence[tuple[int, list[Turn]]]) -
     import pyarrow as pa
 
     batch = _Batch(entries)
+    verdicts = jd.judge(batch.judge_input())
     columns: dict[str, Any] = {
         "source": pa.array([source] * len(entries), pa.string()),
         "index": pa.array([index for index, _ in entries], pa.int64()),
         "format": pa.array([fmt] * len(entries), pa.string()),
         "n_turns": pa.array(np.diff(batch.offsets), pa.int32()),
     }
-    views = [batch.view(r) for r in range(len(entries))]
-    verdicts = [jd.judge(facts) for facts, _ in views]
     for role, turn_role in ROLE_GROUPS.items():
-        langs = [batch.role_language(by_role.get(turn_role)) for _, by_role in views]
-        columns[f"{role}_lang"] = [lang.lang if lang else None for lang in langs]
-        columns[f"{role}_lang_score"] = [round(lang.score, 4) if lang else None for lang in langs]
-        columns[f"{role}_variant"] = [lang.variant if lang else None for lang in langs]
-    columns["expected_lang"] = [v.expected_lang for v in verdicts]
-    columns["expected_source"] = [v.expected_source for v in verdicts]
-    columns["flags"] = [v.flags for v in verdicts]
-    columns["code_switch_spans"] = [v.code_switch_spans for v in verdicts]
+        columns.update(batch.role_language(role, turn_role))
+    columns["expected_lang"] = verdicts.expected
+    columns["expected_source"] = verdicts.source
+    columns["flags"] = verdicts.flags
+    columns["code_switch_spans"] = verdicts.spans
     for role, turn_role in ROLE_GROUPS.items():
         columns.update(_script_columns(role, batch.role_counts(turn_role)))
     columns["turns"] = batch.turns_column(verdicts)
@@ -193,8 +189,7 @@ def _script_columns(role: str, matrix: np.ndarray) -> dict[str, Any]:
     columns: dict[str, Any] = {f"{role}_letters": pa.array(letters, pa.int64())}
     for script in sc.RATIO_FIELDS:
         part = matrix[:, list(sc.COUNT_FIELDS[script])].sum(axis=1)
-        ratio = np.divide(part, letters, out=np.zeros(len(letters)), where=letters > 0)
-        columns[f"{role}_{script}_ratio"] = pa.array(np.round(ratio, 4), pa.float64())
+        columns[f"{role}_{script}_ratio"] = pa.array(_ratio(part, letters), pa.float64())
     columns[f"{role}_counts"] = pa.StructArray.from_arrays(
         [pa.array(matrix[:, ids].sum(axis=1), pa.int64()) for ids in sc.COUNT_FIELDS.values()],
         names=list(sc.COUNT_FIELDS),
@@ -202,18 +197,28 @@ def _script_columns(role: str, matrix: np.ndarray) -> dict[str, Any]:
     return columns
 
 
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole rounded to 4 places, 0 where whole is 0."""
+    return np.round(np.divide(part, whole, out=np.zeros(len(whole)), where=whole > 0), 4)
+
+
 class _Batch:
-    """The turns of a batch of records, flattened, measured and identified in one pass."""
+    """The turns of a batch of records, flattened, measured and identified in one pass.
+
+    Arrays indexed by turn have one entry per turn of the batch; arrays indexed by text have one
+    per measured turn (``text_of`` maps a turn to its text, -1 for unmeasured tool turns).
+    """
 
     def __init__(self, entries: Sequence[tuple[int, list[Turn]]]) -> None:
         self.turns = [turn for _, turns in entries for turn in turns]
         self.offsets = np.cumsum([0, *(len(turns) for _, turns in entries)])
-        self.record_of = np.repeat(np.arange(len(entries)), np.diff(self.offsets))
+        self.n_records = len(entries)
+        self.record_of = np.repeat(np.arange(self.n_records), np.diff(self.offsets))
+        self.roles = np.array([t.role for t in self.turns], dtype=object)
+        measured = np.flatnonzero(np.isin(self.roles, list(_MEASURED)))
         self.text_of = np.full(len(self.turns), -1, dtype=np.int64)
-        measured_turns = [i for i, t in enumerate(self.turns) if t.role in _MEASURED]
-        self.text_of[measured_turns] = np.arange(len(measured_turns))
-        self.measured_turns = np.array(measured_turns, dtype=np.int64)
-        texts = [self.turns[i].text for i in measured_turns]
+        self.text_of[measured] = np.arange(len(measured))
+        texts = [self.turns[i].text for i in measured.tolist()]
         self.measured = sc.measure(texts)
         self.languages = identify(texts, self.measured)
         counts = self.measured.counts
@@ -222,95 +227,105 @@ class _Batch:
         self.letters = self.cjk + self.alpha
         self.han = counts[:, (sc.HAN, sc.HAN_SIMPLIFIED, sc.HAN_TRADITIONAL)].sum(axis=1)
 
-    def view(self, r: int) -> tuple[list[jd.TurnFacts], dict[str, list[int]]]:
-        """Record ``r``'s turns as judging facts, and its text ids grouped by role."""
-        facts = []
-        by_role: dict[str, list[int]] = {}
-        for i in range(self.offsets[r], self.offsets[r + 1]):
-            turn, tid = self.turns[i], int(self.text_of[i])
-            if tid < 0:
-                facts.append(jd.TurnFacts(turn.role, turn.text, None))
-                continue
-            facts.append(
-                jd.TurnFacts(
-                    turn.role,
-                    turn.text,
-                    self.languages[tid],
-                    int(self.cjk[tid]),
-                    int(self.alpha[tid]),
-                )
-            )
-            by_role.setdefault(turn.role, []).append(tid)
-        return facts, by_role
+    def _per_turn(self, values: np.ndarray, fill: Any = 0) -> np.ndarray:
+        """A per-text array spread over turns, ``fill`` for unmeasured turns."""
+        out = np.full(len(self.turns), fill, dtype=values.dtype)
+        has = self.text_of >= 0
+        out[has] = values[self.text_of[has]]
+        return out
+
+    def judge_input(self) -> jd.Turns:
+        langs = self.languages.lang
+        return jd.Turns(
+            roles=self.roles.tolist(),
+            texts=[t.text for t in self.turns],
+            lang=[langs[t] if t >= 0 else None for t in self.text_of.tolist()],
+            score=self._per_turn(self.languages.score),
+            by_model=self._per_turn(self.languages.by_model, False),
+            cjk=self._per_turn(self.cjk),
+            alpha=self._per_turn(self.alpha),
+            offsets=self.offsets,
+        )
+
+    def _role_texts(self, turn_role: str) -> tuple[np.ndarray, np.ndarray]:
+        """(text ids, record ids) of the measured turns with one role."""
+        turns = np.flatnonzero((self.roles == turn_role) & (self.text_of >= 0))
+        return self.text_of[turns], self.record_of[turns]
 
     def role_counts(self, turn_role: str) -> np.ndarray:
         """(records x classes) counts summed over each record's turns of one role."""
-        n = len(self.offsets) - 1
-        matrix = np.zeros((n, sc.N_CLASSES), dtype=np.int64)
-        rows = [i for i in self.measured_turns.tolist() if self.turns[i].role == turn_role]
-        if rows:
-            np.add.at(matrix, self.record_of[rows], self.measured.counts[self.text_of[rows]])
+        matrix = np.zeros((self.n_records, sc.N_CLASSES), dtype=np.int64)
+        texts, records = self._role_texts(turn_role)
+        np.add.at(matrix, records, self.measured.counts[texts])
         return matrix
 
-    def role_language(self, ids: list[int] | None) -> Language | None:
-        """Language of texts of one role together: the one carrying most letters."""
-        if not ids:
-            return None
-        if len(ids) == 1:
-            return self.languages[ids[0]]
-        weight: dict[str, float] = {}
-        score: dict[str, float] = {}
-        for i in ids:
-            lang = self.languages[i]
-            if lang.lang != UNDETERMINED:
-                w = float(self.letters[i])
-                weight[lang.lang] = weight.get(lang.lang, 0.0) + w
-                score[lang.lang] = score.get(lang.lang, 0.0) + w * lang.score
-        if not weight:
-            return Language(UNDETERMINED, 0.0)
-        best = max(weight, key=weight.__getitem__)
-        variant = None
-        if best == "zh":
-            simplified = int(self.measured.counts[ids, sc.HAN_SIMPLIFIED].sum())
-            traditional = int(self.measured.counts[ids, sc.HAN_TRADITIONAL].sum())
-            if simplified or traditional:
-                variant = "zh-Hant" if traditional > simplified else "zh-Hans"
-        total = sum(weight.values())
-        return Language(best, score[best] / total if total else 0.0, variant)
+    def role_language(self, role: str, turn_role: str) -> dict[str, list[Any]]:
+        """Language columns of one role: per record, the language carrying most letters over
+        the role's turns (``und`` if none is known, null if the record has no such turn)."""
+        texts, records = self._role_texts(turn_role)
+        langs = self.languages
+        codes: dict[str, int] = {}
+        lang_id = np.array([codes.setdefault(langs.lang[t], len(codes)) for t in texts.tolist()])
+        known = np.array([langs.lang[t] != UNDETERMINED for t in texts.tolist()], dtype=bool)
+        weight = np.where(known, self.letters[texts], 0).astype(np.float64)
+        cell = records * max(len(codes), 1) + lang_id if len(texts) else records
+        size = self.n_records * max(len(codes), 1)
+        weights = np.bincount(cell, weight, size).reshape(self.n_records, -1)
+        scored = np.bincount(cell, weight * langs.score[texts], size).reshape(self.n_records, -1)
+        best = weights.argmax(axis=1)
+        total = weights.sum(axis=1)
+        rows = np.arange(self.n_records)
+        score = np.divide(scored[rows, best], total, out=np.zeros(self.n_records), where=total > 0)
+        present = np.bincount(records, minlength=self.n_records) > 0
+        simplified = np.bincount(
+            records, self.measured.counts[texts, sc.HAN_SIMPLIFIED], self.n_records
+        )
+        traditional = np.bincount(
+            records, self.measured.counts[texts, sc.HAN_TRADITIONAL], self.n_records
+        )
+        names = list(codes)
+        out: list[Language | None] = []
+        for r in range(self.n_records):
+            if not present[r]:
+                out.append(None)
+                continue
+            lang = names[best[r]] if total[r] > 0 else UNDETERMINED
+            variant = None
+            if lang == "zh" and simplified[r] + traditional[r] > 0:
+                variant = "zh-Hant" if traditional[r] > simplified[r] else "zh-Hans"
+            out.append(Language(lang, round(float(score[r]), 4), variant))
+        return {
+            f"{role}_lang": [x.lang if x else None for x in out],
+            f"{role}_lang_score": [x.score if x else None for x in out],
+            f"{role}_variant": [x.variant if x else None for x in out],
+        }
 
-    def turns_column(self, verdicts: Sequence[jd.RecordVerdict]) -> Any:
+    def turns_column(self, verdicts: jd.Verdicts) -> Any:
         """The ``turns`` list<struct> column, built from flat per-turn arrays."""
         import pyarrow as pa
 
-        turn_verdicts = [tv for v in verdicts for tv in v.turns]
-        tid = self.text_of
-        has = tid >= 0
-        safe = np.where(has, tid, 0)
         langs = self.languages
-        letters = self.letters[safe] if len(langs) else np.zeros(len(tid), np.int64)
-        han = self.han[safe] if len(langs) else letters
-        latin = self.measured.counts[safe, sc.LATIN] if len(langs) else letters
-        scores = np.array([langs[t].score if t >= 0 else 0.0 for t in tid.tolist()])
-        mask = ~has
-
-        def ratio(part: np.ndarray) -> Any:
-            value = np.divide(part, letters, out=np.zeros(len(tid)), where=letters > 0)
-            return pa.array(np.round(value, 4), pa.float64(), mask=mask)
-
+        unmeasured = self.text_of < 0
+        letters = self._per_turn(self.letters)
+        text_ids = self.text_of.tolist()
         fields = result_schema().field("turns").type.value_type
         arrays = [
-            pa.array(np.arange(len(tid)) - self.offsets[self.record_of], pa.int32()),
-            pa.array([t.role for t in self.turns], pa.string()),
+            pa.array(np.arange(len(self.turns)) - self.offsets[self.record_of], pa.int32()),
+            pa.array(self.roles.tolist(), pa.string()),
             pa.array([t.field for t in self.turns], pa.string()),
-            pa.array([langs[t].lang if t >= 0 else None for t in tid.tolist()], pa.string()),
-            pa.array(np.round(scores, 4), pa.float64(), mask=mask),
-            pa.array([langs[t].variant if t >= 0 else None for t in tid.tolist()], pa.string()),
-            pa.array(letters, pa.int64(), mask=mask),
-            ratio(han),
-            ratio(latin),
-            pa.array([tv.expected_lang for tv in turn_verdicts], pa.string()),
-            pa.array([tv.expected_source for tv in turn_verdicts], pa.string()),
-            pa.array([tv.flags for tv in turn_verdicts], pa.list_(pa.string())),
+            pa.array([langs.lang[t] if t >= 0 else None for t in text_ids], pa.string()),
+            pa.array(np.round(self._per_turn(langs.score), 4), pa.float64(), mask=unmeasured),
+            pa.array([langs.variant[t] if t >= 0 else None for t in text_ids], pa.string()),
+            pa.array(letters, pa.int64(), mask=unmeasured),
+            pa.array(_ratio(self._per_turn(self.han), letters), pa.float64(), mask=unmeasured),
+            pa.array(
+                _ratio(self._per_turn(self.measured.counts[:, sc.LATIN]), letters),
+                pa.float64(),
+                mask=unmeasured,
+            ),
+            pa.array(verdicts.turn_expected, pa.string()),
+            pa.array(verdicts.turn_source, pa.string()),
+            pa.array(verdicts.turn_flags, pa.list_(pa.string())),
         ]
         structs = pa.StructArray.from_arrays(arrays, fields=list(fields))
         return pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()), structs)

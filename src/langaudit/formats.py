@@ -248,6 +248,13 @@ def _message_turns(messages: Any, field: str) -> list[Turn]:
         raise FieldError(field, f"expected a list of messages, got {_describe(messages)}")
     turns: list[Turn] = []
     for i, message in enumerate(messages):
+        if type(message) is dict and len(message) == 2:  # {from, value} / {role, content}: fast
+            key = "value" if "from" in message else "content"
+            role = _ROLE_ALIASES.get(message.get("from") or message.get("role"))  # type: ignore[arg-type]
+            content = message.get(key)
+            if role is not None and type(content) is str:
+                turns.append(Turn(role, content, f"{field}.{i}.{key}"))
+                continue
         where = f"{field}.{i}"
         if isinstance(message, str):  # a bare string in a message list is a response
             turns.append(Turn("assistant", message, where))
@@ -258,12 +265,7 @@ def _message_turns(messages: Any, field: str) -> list[Turn]:
         if role_key not in message:
             raise FieldError(where, f"message has no 'from' or 'role' ({_describe(message)})")
         role = _role(message[role_key], f"{where}.{role_key}")
-        content = message.get("value" if role_key == "from" else "content")
-        if len(message) == 2 and isinstance(content, str):  # the common case, made fast
-            key = "value" if role_key == "from" else "content"
-            turns.append(Turn(role, content, f"{where}.{key}"))
-        else:
-            turns.extend(_message_content(message, role, where))
+        turns.extend(_message_content(message, role, where))
     return turns
 
 

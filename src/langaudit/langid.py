@@ -132,75 +132,82 @@ def _resolve(pairs: list[tuple[str, float]], has_kana: bool, has_han: bool) -> t
     return code, min(scores[code], 1.0)
 
 
-def identify(texts: Sequence[str], measured: sc.Measured) -> list[Language]:
+class Languages(Sequence[Language]):
+    """Languages of a batch of texts, held as columns (a sequence of :class:`Language`)."""
+
+    def __init__(self, n: int) -> None:
+        self.lang: list[str] = [UNDETERMINED] * n
+        self.score = np.zeros(n)
+        self.variant: list[str | None] = [None] * n
+        self.by_model = np.zeros(n, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.lang)
+
+    def __getitem__(self, i: int) -> Language:  # type: ignore[override]
+        return Language(self.lang[i], float(self.score[i]), self.variant[i], bool(self.by_model[i]))
+
+
+def identify(texts: Sequence[str], measured: sc.Measured) -> Languages:
     """Language of each text; the model runs only where the script counts leave it open."""
+    n = len(texts)
     counts = measured.counts
     han = measured.column("han")
     kana = counts[:, sc.KANA]
     hangul = counts[:, sc.HANGUL]
     alpha = counts[:, (sc.LATIN, sc.CYRILLIC, sc.OTHER_LETTER)].sum(axis=1)
     cjk = han + kana + hangul
-    letters = cjk + alpha
-    weighted = np.divide(
-        cjk, cjk + alpha / ALPHA_PER_CJK, out=np.zeros(len(texts)), where=letters > 0
-    )
+    weighted = np.divide(cjk, cjk + alpha / ALPHA_PER_CJK, out=np.zeros(n), where=cjk + alpha > 0)
     und = (cjk < MIN_CJK_CHARS) & (alpha < MIN_ALPHA_LETTERS)
     mixed = np.flatnonzero(~und & (cjk > 0) & (alpha > 0) & (weighted < SCRIPT_DECIDES))
     if len(mixed):
         # Names, brands and acronyms (Python, OpenAI, API, GPT-4) are written in Latin script in
-        # any language: only lower-case words count against CJK text.
+        # any language: only words count against CJK text.
         words = np.array(
             [_word_letters(sc.masked_text(texts[i], measured.spans[i])) for i in mixed.tolist()]
         )
-        alpha_words = np.minimum(alpha[mixed], words)
-        weighted[mixed] = cjk[mixed] / (cjk[mixed] + alpha_words / ALPHA_PER_CJK)
+        weighted[mixed] = cjk[mixed] / (
+            cjk[mixed] + np.minimum(alpha[mixed], words) / ALPHA_PER_CJK
+        )
     hk = han + kana
-    kana_share = np.divide(kana, hk, out=np.zeros(len(texts)), where=hk > 0)
-    decided: list[Language | None] = [None] * len(texts)
-    for i in np.flatnonzero(und).tolist():
-        decided[i] = Language(UNDETERMINED, 0.0)
+    kana_share = np.divide(kana, hk, out=np.zeros(n), where=hk > 0)
     clear = ~und & (weighted >= SCRIPT_DECIDES)
+    korean = clear & (hangul >= hk)
+    chinese = clear & ~korean & (kana == 0)
+    japanese = clear & ~korean & (kana > 0) & (kana_share >= KANA_DECIDES)
+    out = Languages(n)
     variants = _variants(measured)
-    for i in np.flatnonzero(clear).tolist():
-        if hangul[i] >= hk[i]:
-            decided[i] = Language("ko", float(weighted[i]))
-        elif kana[i] == 0:
-            decided[i] = Language("zh", float(weighted[i]), variants[i])
-        elif kana_share[i] >= KANA_DECIDES:
-            decided[i] = Language("ja", float(weighted[i]))
-    open_ids = [i for i, d in enumerate(decided) if d is None]
-    if open_ids:
-        model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
-        for i, pairs in zip(open_ids, predict(model_in), strict=True):
-            code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
-            variant = variants[i] if code == "zh" else None
-            decided[i] = Language(code, score, variant, by_model=True)
-    return [d for d in decided if d is not None]
+    for mask, code in ((korean, "ko"), (chinese, "zh"), (japanese, "ja")):
+        for i in np.flatnonzero(mask).tolist():
+            out.lang[i] = code
+        out.score[mask] = weighted[mask]
+    for i in np.flatnonzero(chinese).tolist():
+        out.variant[i] = variants[i]
+    open_ids = np.flatnonzero(~und & ~korean & ~chinese & ~japanese).tolist()
+    model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
+    for i, pairs in zip(open_ids, predict(model_in), strict=True):
+        code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
+        out.lang[i], out.score[i], out.by_model[i] = code, score, True
+        if code == "zh":
+            out.variant[i] = variants[i]
+    return out
 
 
-_LATIN_TOKEN = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ0-9'’_+#.-]*")
-_SENTENCE_START = frozenset(".!?。！？；;:：…\n")
+_WORD = re.compile(r"(?<![A-Za-zÀ-ÿ0-9_'’.-])[a-zß-ÿ][a-zß-ÿ'’-]*(?![A-Za-zÀ-ÿ0-9_'’])")
+_SENTENCE_INITIAL = re.compile(
+    r"""(?:^|[.!?。！？；;:：…\n])[\s"'“‘(（「*#-]*([A-ZÀ-Þ][a-zß-ÿ'’-]*)(?![A-Za-zÀ-ÿ0-9_'’])"""
+)
 
 
 def _word_letters(text: str) -> int:
-    """Letters in Latin tokens that are words of a language rather than names.
+    """Characters of Latin tokens that are words of a language rather than names.
 
     Names, brands, acronyms and identifiers are written in Latin script in any language, so they
     say nothing about it: tokens with digits (GPT-4), inner capitals (OpenAI, LoRA, API) or an
-    initial capital inside a sentence (用Python, into English) are left out; sentence-initial
-    capitals (Translate ...) and lower-case words count.
+    initial capital inside a sentence (用Python, into English) are left out; lower-case words and
+    sentence-initial capitalised words (Translate ...) count.
     """
-    letters = 0
-    for m in _LATIN_TOKEN.finditer(text):
-        token = m.group()
-        if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
-            continue
-        if token[0].isupper():
-            before = text[: m.start()].rstrip(" \t\"'“‘(（「*#-")
-            if before and before[-1] not in _SENTENCE_START:
-                continue
-        letters += sum(c.isalpha() for c in token)
-    return letters
+    return sum(map(len, _WORD.findall(text))) + sum(map(len, _SENTENCE_INITIAL.findall(text)))
 
 
 def _variants(measured: sc.Measured) -> list[str | None]:

@@ -244,6 +244,8 @@ _MASK_CLASS = {"code": MASKED_CODE, "url": MASKED_URL, "email": MASKED_EMAIL, "l
 Span = tuple[int, int, str]
 
 
+_TRIGGER_TABLE = np.zeros(128, dtype=bool)
+_TRIGGER_TABLE[[ord(c) for c in "`~:@$\\"]] = True
 _ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\")
 
 
@@ -317,11 +319,17 @@ class Measured:
 def measure(texts: Sequence[str]) -> Measured:
     """Count script classes of every text in one vectorised pass."""
     n = len(texts)
-    spans = [mask_spans(t) for t in texts]
+    spans: list[list[Span]] = [[] for _ in range(n)]
     joined = "".join(texts)
     if not joined:
         return Measured(np.zeros((n, N_CLASSES), dtype=np.int64), spans)
     cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    lengths = np.fromiter((len(t) for t in texts), np.int64, n)
+    text_ids = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    # only texts with a trigger character can hold code, URLs, e-mails or LaTeX
+    triggered = text_ids[(cps < 128) & _TRIGGER_TABLE[np.minimum(cps, 127)]]
+    for i in {*np.unique(triggered).tolist(), *(i for i, t in enumerate(texts) if "www." in t)}:
+        spans[i] = mask_spans(texts[i])
     table = class_table()
     bmp = cps < 0x10000
     classes = table[np.where(bmp, cps, 0)]
@@ -329,13 +337,11 @@ def measure(texts: Sequence[str]) -> Measured:
         astral = np.flatnonzero(~bmp)
         uniq, inverse = np.unique(cps[astral], return_inverse=True)
         classes[astral] = np.array([_astral_class(int(c)) for c in uniq], np.uint8)[inverse]
-    lengths = np.fromiter((len(t) for t in texts), np.int64, n)
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     for i, text_spans in enumerate(spans):
         base = offsets[i]
         for start, end, kind in text_spans:
             classes[base + start : base + end] = _MASK_CLASS[kind]
-    text_ids = np.repeat(np.arange(n, dtype=np.int64), lengths)
     flat = np.bincount(text_ids * N_CLASSES + classes, minlength=n * N_CLASSES)
     return Measured(flat.reshape(n, N_CLASSES), spans)
 
