@@ -95,7 +95,7 @@ def open_path(path: str | os.PathLike[str]) -> list[Source]:
     kind, compression = _kind_of(p)
     if kind in ("parquet", "arrow"):
         return [Source(name, kind, _table_items(p, kind))]
-    opener = _opener(p, compression)
+    opener = _Opener(p, compression)
     if kind == "json":
         return [Source(name, "json", _json_items(p, name, opener))]
     if kind in ("csv", "tsv"):
@@ -145,10 +145,6 @@ class _Opener:
             reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
             return io.BufferedReader(reader, 1 << 20)
         return raw
-
-
-def _opener(p: Path, compression: str | None) -> _Opener:
-    return _Opener(p, compression)
 
 
 def _open_dir(p: Path, name: str) -> list[Source]:

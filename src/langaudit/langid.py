@@ -185,12 +185,39 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> Languages:
         out.variant[i] = variants[i]
     open_ids = np.flatnonzero(~und & ~korean & ~chinese & ~japanese).tolist()
     model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
-    for i, pairs in zip(open_ids, predict(model_in), strict=True):
+    for i, text, pairs in zip(open_ids, model_in, predict(model_in), strict=True):
         code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
+        if code != "en" and alpha[i] == counts[i, sc.LATIN] and cjk[i] == 0:
+            code, score = _english_by_function_words(text) or (code, score)
         out.lang[i], out.score[i], out.by_model[i] = code, score, True
         if code == "zh":
             out.variant[i] = variants[i]
     return out
+
+
+# The small lid.176 model misreads short plain English ("How do I convert Celsius to
+# Fahrenheit?" -> de 0.21); English function words settle such texts.
+_FUNCTION_WORDS = """
+    the a an and or but is are was were be been being do does did i you he she it we they me my
+    your his her its our their this that these those to of in on for with at by from what how why
+    when where which who whom can could would should will shall may might must please not no yes
+    if as so there here have has had about into than then just also very
+"""
+_ENGLISH_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+_ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+#: Share of function words among the words of a plain-Latin text from which it is English.
+FUNCTION_WORD_SHARE = 0.25
+
+
+def _english_by_function_words(text: str) -> tuple[str, float] | None:
+    """("en", score) when a plain-Latin text is English by its function words, else None."""
+    if not text.isascii():
+        return None
+    words = [w.lower() for w in _ASCII_WORD.findall(text)]
+    hits = [w for w in words if w in _ENGLISH_FUNCTION_WORDS]
+    if len(set(hits)) < 2 or len(hits) < FUNCTION_WORD_SHARE * len(words):
+        return None
+    return "en", min(0.5 + len(hits) / len(words) / 2, 0.95)
 
 
 _WORD = re.compile(r"(?<![A-Za-zÀ-ÿ0-9_'’.-])[a-zß-ÿ][a-zß-ÿ'’-]*(?![A-Za-zÀ-ÿ0-9_'’])")
