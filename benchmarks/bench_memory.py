@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -29,8 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "medicalgpt" / "sharegpt_zh_1K_format.jsonl"
+from benchcommon import (
+    DEFAULT_SOURCE,
+    REPO_ROOT,
+    child_env,
+    langaudit_command,
+    pin,
+    snapshot_langaudit,
+)
+
 TARGET_MB = 500
 MIB = 1 << 20
 
@@ -94,25 +100,6 @@ def build_data(source: Path, path: Path, size: int) -> dict[str, Any]:
 # A frozen copy of the langaudit package (the working tree may be edited during the run)
 
 
-def snapshot_langaudit(workdir: Path) -> dict[str, Any]:
-    import importlib.util
-
-    spec = importlib.util.find_spec("langaudit")
-    if spec is None or spec.origin is None:
-        raise SystemExit("bench_memory: langaudit is not installed (pip install -e .)")
-    package = Path(spec.origin).parent
-    target = workdir / "snapshot" / "langaudit"
-    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
-    digest = hashlib.sha256()
-    for f in sorted(target.rglob("*.py")):
-        digest.update(f.relative_to(target).as_posix().encode() + b"\0" + f.read_bytes())
-    return {
-        "package": str(package),
-        "sha256": digest.hexdigest()[:16],
-        "pythonpath": str(target.parent),
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Measuring
 
@@ -135,7 +122,7 @@ def measure(
     cmd: list[str], env: dict[str, str], cpu: int | None, interval: float
 ) -> dict[str, Any]:
     """Run ``cmd``; its wall time, exit code and peak RSS (polled VmHWM and ru_maxrss)."""
-    preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+    preexec = (lambda: pin(cpu)) if cpu is not None else None
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec
@@ -182,11 +169,6 @@ def _downsample(samples: list[tuple[float, int]], n: int) -> list[tuple[float, f
     step = max(1, len(samples) // n)
     picked = samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else [])
     return [(round(t, 1), round(kib / 1024, 1)) for t, kib in picked]
-
-
-def _langaudit_command() -> list[str]:
-    exe = Path(sys.executable).parent / "langaudit"
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "langaudit"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,14 +222,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({data['long_records']} long, the longest {data['longest_record_bytes'] / MIB:.1f} "
             "MiB)"
         )
-        code = None if args.no_snapshot else snapshot_langaudit(workdir)
-        env = dict(os.environ)
+        code = None if args.no_snapshot else snapshot_langaudit(workdir, "bench_memory")
+        env = child_env(code["pythonpath"] if code else None)
         if code:
-            env["PYTHONPATH"] = os.pathsep.join(
-                filter(None, [code["pythonpath"], env.get("PYTHONPATH")])
-            )
-            log(f"langaudit snapshot {code['sha256']} of {code['package']}")
-        cmd = [*_langaudit_command(), "scan", str(big), "-o", str(out)]
+            log(f"langaudit snapshot {code['sha256']} of {code['package']} ({code['git']})")
+        cmd = [*langaudit_command(), "scan", str(big), "-o", str(out)]
         log(f"running: langaudit scan {big.name} -o {out.name}")
         result = measure(cmd, env, args.cpu, args.interval)
         if result["returncode"] != 0:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import hashlib
 import json
 import os
 import platform
@@ -42,8 +41,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "medicalgpt" / "sharegpt_zh_1K_format.jsonl"
+from benchcommon import (
+    DEFAULT_SOURCE,
+    REPO_ROOT,
+    child_env,
+    default_cpu,
+    langaudit_command,
+    pin,
+    snapshot_langaudit,
+)
+
 TARGET_VS_FASTTEXT = 1.0
 TARGET_VS_NAIVE = 3.0
 
@@ -57,72 +64,6 @@ CONTENDERS = {
 
 # ---------------------------------------------------------------------------------------------
 # CPU pinning
-
-
-def pin(cpu: int | None) -> bool:
-    """Pin the calling process (and its future children) to ``cpu``; False where unsupported."""
-    if cpu is None or not hasattr(os, "sched_setaffinity"):
-        return False
-    os.sched_setaffinity(0, {cpu})
-    return True
-
-
-def default_cpu() -> int | None:
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    return max(os.sched_getaffinity(0))
-
-
-# ---------------------------------------------------------------------------------------------
-# A frozen copy of the langaudit package, so that edits to the working tree during a run cannot
-# make the contenders measure different code
-
-
-def snapshot_langaudit(workdir: Path) -> dict[str, Any]:
-    """Copy the installed langaudit package into ``workdir``; PYTHONPATH for the children."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("langaudit")
-    if spec is None or spec.origin is None:
-        raise SystemExit("bench_scan: langaudit is not installed (pip install -e .)")
-    package = Path(spec.origin).parent
-    target = workdir / "snapshot" / "langaudit"
-    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
-    digest = hashlib.sha256()
-    for f in sorted(target.rglob("*.py")):
-        digest.update(f.relative_to(target).as_posix().encode() + b"\0" + f.read_bytes())
-    return {
-        "package": str(package),
-        "sha256": digest.hexdigest()[:16],
-        "git": _git_state(),
-        "pythonpath": str(target.parent),
-    }
-
-
-def _git_state() -> str | None:
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return f"{head}{' + uncommitted changes in src/' if dirty else ''}"
-
-
-def child_env(pythonpath: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
-    return env
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,11 +169,6 @@ WORKERS = {"fasttext": worker_fasttext, "naive": worker_naive, "inproc": worker_
 # Running contenders
 
 
-def _langaudit_command() -> list[str]:
-    exe = Path(sys.executable).parent / "langaudit"
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "langaudit"]
-
-
 def _run(
     cmd: list[str], cpu: int | None, env: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess[str], float, float]:
@@ -261,7 +197,7 @@ def run_contender(
 ) -> dict[str, Any]:
     if name == "cli":
         out = workdir / "out.parquet"
-        cmd = [*_langaudit_command(), "scan", str(path), "-o", str(out)]
+        cmd = [*langaudit_command(), "scan", str(path), "-o", str(out)]
         proc, wall, cpu_s = _run(cmd, cpu, env)
         import pyarrow.parquet as pq
 
@@ -500,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{data['full']['bytes'] / 1e6:,.0f} MB, {data['full']['texts']:,} texts, "
             f"{data['full']['chars']:,} chars; pinned to CPU {cpu if pinned else '(none)'}"
         )
-        code = None if args.no_snapshot else snapshot_langaudit(workdir)
+        code = None if args.no_snapshot else snapshot_langaudit(workdir, "bench_scan")
         env = child_env(code["pythonpath"] if code else None)
         if code:
             log(f"langaudit snapshot {code['sha256']} of {code['package']} ({code['git']})")
