@@ -309,7 +309,9 @@ def test_scan_batch_on_a_plain_batch() -> None:
     ("options", "message"),
     [
         ({"fromat": "alpaca"}, "unknown option(s): fromat"),
-        ({"expect": "zh", "strict": True}, "unknown option(s): expect, strict"),
+        ({"expected": "zh", "strict": True}, "unknown option(s): expected, strict"),
+        ({"expect": "klingon"}, "unknown language 'klingon'"),
+        ({"strictness": "hard"}, "strictness must be one of lenient, default, strict, not 'hard'"),
         ({"format": "jsonl"}, "unknown format 'jsonl'"),
         ({"format": "Alpaca"}, "unknown format 'Alpaca'"),
         ({"on_error": "ignore"}, "on_error must be one of raise, skip, not 'ignore'"),
@@ -329,8 +331,8 @@ def test_unknown_option_hint_lists_the_known_ones() -> None:
     with pytest.raises(UsageError) as info:
         AuditConfig.from_options(prompt="instruction")
     assert info.value.hint == (
-        "known options: batch_chars, batch_records, format, on_error, prompt_field, "
-        "response_field, system_field"
+        "known options: allow_terms, batch_chars, batch_records, expect, format, on_error, "
+        "prompt_field, response_field, strictness, system_field"
     )
 
 

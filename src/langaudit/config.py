@@ -8,7 +8,45 @@ from typing import Any
 from .errors import UsageError
 from .formats import FORMATS
 
+STRICTNESS = ("lenient", "default", "strict")
+_CHINESE = {"zh", "zho", "chi", "cmn", "wuu", "yue"}
+_VARIANTS = {
+    "hans": "zh-Hans",
+    "hant": "zh-Hant",
+    "cn": "zh-Hans",
+    "sg": "zh-Hans",
+    "tw": "zh-Hant",
+    "hk": "zh-Hant",
+    "mo": "zh-Hant",
+}
+
+
+def normalise_lang(code: str) -> str:
+    """``zh``, ``en``, ``zh-Hans``, ``zh-Hant`` ... from what a user may type (zh_TW, ZH-hans)."""
+    base, _, region = code.strip().replace("_", "-").partition("-")
+    base = base.lower()
+    if base in _CHINESE:
+        if not region:
+            return "zh"
+        if region.lower() in _VARIANTS:
+            return _VARIANTS[region.lower()]
+    elif base.isalpha() and 2 <= len(base) <= 3 and not region:
+        return base
+    raise UsageError(
+        f"unknown language {code!r}", "use an ISO 639-1 code (zh, en, ja, ...) or zh-Hans / zh-Hant"
+    )
+
+
 ON_ERROR = ("raise", "skip")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The judging options of :class:`AuditConfig`, as the judge takes them."""
+
+    expect: str | None = None
+    strictness: str = "default"
+    allow_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -23,6 +61,15 @@ class AuditConfig:
         the ``pairs`` shape for records that no built-in shape recognises.
     system_field:
         Dotted path of a system prompt, for any shape.
+    expect:
+        The language responses should be in when no instruction or translation request in the
+        record says otherwise (``zh``, ``en``, ``zh-Hans``, ``zh-Hant``, any ISO 639-1 code);
+        overrides the language of the user's own words.
+    strictness:
+        ``lenient`` (a single stray word is not code-switching), ``default``, or ``strict``
+        (jargon left untranslated, names with a Chinese form and pinyin are code-switching too).
+    allow_terms:
+        Terms never counted as code-switching (a glossary), case-insensitive.
     on_error:
         ``raise`` (default) stops at the first unreadable record with its file, line and field;
         ``skip`` skips such records and counts them (see :class:`langaudit.ScanResult`).
@@ -35,6 +82,9 @@ class AuditConfig:
     prompt_field: str | None = None
     response_field: str | None = None
     system_field: str | None = None
+    expect: str | None = None
+    strictness: str = "default"
+    allow_terms: tuple[str, ...] = ()
     on_error: str = "raise"
     batch_records: int = 2048
     batch_chars: int = 4_000_000
@@ -50,6 +100,22 @@ class AuditConfig:
             )
         if self.batch_records < 1 or self.batch_chars < 1:
             raise UsageError("batch sizes must be positive")
+        if self.strictness not in STRICTNESS:
+            raise UsageError(
+                f"strictness must be one of {', '.join(STRICTNESS)}, not {self.strictness!r}"
+            )
+        if self.expect is not None:
+            object.__setattr__(self, "expect", normalise_lang(self.expect))
+        if isinstance(self.allow_terms, str):
+            raise UsageError("allow_terms must be a list of terms, not one string")
+        object.__setattr__(
+            self, "allow_terms", tuple(t.strip() for t in self.allow_terms if t.strip())
+        )
+
+    @property
+    def rules(self) -> Rules:
+        """The judging options, for :func:`langaudit.judge.judge`."""
+        return Rules(self.expect, self.strictness, self.allow_terms)
 
     @classmethod
     def from_options(cls, config: AuditConfig | None = None, **options: Any) -> AuditConfig:

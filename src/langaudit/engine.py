@@ -126,11 +126,11 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         chars += sum(len(t.text) for t in turns)
         if len(pending) >= config.batch_records or chars >= config.batch_chars:
             log.records[source.name] += len(pending)
-            yield annotate(source.name, shape.format, pending)
+            yield annotate(source.name, shape.format, pending, config.rules)
             pending, chars = [], 0
     if pending and shape is not None:
         log.records[source.name] += len(pending)
-        yield annotate(source.name, shape.format, pending)
+        yield annotate(source.name, shape.format, pending, config.rules)
 
 
 def _read(
@@ -153,12 +153,17 @@ def _read(
         ) from None
 
 
-def annotate(source: str, fmt: str, entries: Sequence[tuple[int, list[Turn]]]) -> Any:
+def annotate(
+    source: str,
+    fmt: str,
+    entries: Sequence[tuple[int, list[Turn]]],
+    rules: jd.Rules | None = None,
+) -> Any:
     """One annotated Arrow record batch for ``(index, turns)`` entries of one source."""
     import pyarrow as pa
 
     batch = _Batch(entries)
-    verdicts = jd.judge(batch.judge_input())
+    verdicts = jd.judge(batch.judge_input(), rules or jd.Rules())
     columns: dict[str, Any] = {
         "source": pa.array([source] * len(entries), pa.string()),
         "index": pa.array([index for index, _ in entries], pa.int64()),
@@ -235,15 +240,23 @@ class _Batch:
         return out
 
     def judge_input(self) -> jd.Turns:
-        langs = self.languages.lang
+        langs = self.languages
+        text_ids = self.text_of.tolist()
+        counts = self.measured.counts
         return jd.Turns(
             roles=self.roles.tolist(),
             texts=[t.text for t in self.turns],
-            lang=[langs[t] if t >= 0 else None for t in self.text_of.tolist()],
-            score=self._per_turn(self.languages.score),
-            by_model=self._per_turn(self.languages.by_model, False),
+            lang=[langs.lang[t] if t >= 0 else None for t in text_ids],
+            variant=[langs.variant[t] if t >= 0 else None for t in text_ids],
+            score=self._per_turn(langs.score),
+            by_model=self._per_turn(langs.by_model, False),
             cjk=self._per_turn(self.cjk),
             alpha=self._per_turn(self.alpha),
+            simplified=self._per_turn(counts[:, sc.HAN_SIMPLIFIED]),
+            traditional=self._per_turn(counts[:, sc.HAN_TRADITIONAL]),
+            ascii_punct=self._per_turn(counts[:, sc.ASCII_PUNCT]),
+            cjk_punct=self._per_turn(counts[:, sc.CJK_PUNCT]),
+            masked=[self.measured.spans[t] if t >= 0 else [] for t in text_ids],
             offsets=self.offsets,
         )
 

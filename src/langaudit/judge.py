@@ -1,22 +1,28 @@
 """Judging a batch of records from their measured turns: expected response language and flags.
 
-Works on the flat turn arrays of a whole batch: expectations are carried forward from the user
-turns that set them to the assistant turns after them (within a record) with numpy, so the cost per
-turn stays a few array operations. Flags use a fixed vocabulary (:data:`FLAGS`). This module
-currently judges responses against the language of the user's own words (expectation source
-``prompt``) and finds empty responses.
+For every assistant turn the expected language comes from the first rule that applies: an
+explicit instruction in the user turn or the system prompt, a translation request, the user's
+configured expectation, the language of the user's own words. The response is then checked for
+``lang_mismatch``, ``code_switch`` (spans), ``zh_variant_mix``, ``punct_mismatch`` and
+``empty_response``. The costly checks run only on texts that can fail them: span search only on
+texts holding the other script, punctuation only on texts holding the other width.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import codeswitch as cs
+from .config import Rules
+from .instructions import NOTHING, Ask, base_lang, read_prompt
 from .langid import UNDETERMINED
+from .punctuation import ascii_in_chinese, wide_in_english
+from .scripts import Span
 
 FLAGS = ("lang_mismatch", "code_switch", "zh_variant_mix", "punct_mismatch", "empty_response")
 EXPECTATION_SOURCES = ("instruction", "translation", "config", "prompt")
@@ -26,6 +32,9 @@ MIN_CJK_FOR_MISMATCH = 4
 MIN_ALPHA_FOR_MISMATCH = 12
 #: The model's score below which a language is too uncertain to set or break an expectation.
 MIN_SCORE_FOR_MISMATCH = 0.4
+#: A Simplified/Traditional mix needs this many minority characters, or this minority share.
+MIN_VARIANT_MINORITY = 2
+MIN_VARIANT_SHARE = 0.2
 
 _INVISIBLE = (
     "".join(
@@ -46,17 +55,23 @@ def is_blank(text: str) -> bool:
 class Turns:
     """The turns of a batch, flattened: one entry per turn, records delimited by ``offsets``.
 
-    ``lang`` is None for turns that are not measured (tool calls and results); ``score``,
-    ``by_model``, ``cjk`` and ``alpha`` are 0/False there.
+    ``lang`` is None for turns that are not measured (tool calls and results); the arrays are
+    0/False there. ``masked`` holds each turn's code/URL/e-mail/LaTeX regions.
     """
 
     roles: Sequence[str]
     texts: Sequence[str]
     lang: Sequence[str | None]
+    variant: Sequence[str | None]
     score: np.ndarray
     by_model: np.ndarray
     cjk: np.ndarray
     alpha: np.ndarray
+    simplified: np.ndarray
+    traditional: np.ndarray
+    ascii_punct: np.ndarray
+    cjk_punct: np.ndarray
+    masked: Sequence[Sequence[Span]]
     offsets: np.ndarray  # len(records) + 1
 
 
@@ -73,45 +88,206 @@ class Verdicts:
     spans: list[list[dict[str, Any]]]
 
 
-def judge(turns: Turns) -> Verdicts:
+@dataclass
+class _Expected:
+    lang: str  # a code, possibly with a variant: zh-Hant
+    source: str
+    content: bool = False  # only a requested piece of the answer must be in ``lang``
+
+
+@dataclass
+class _Conversation:
+    """What a record has said so far about the language of the answers."""
+
+    system: Ask = NOTHING
+    current: _Expected | None = None
+    requested: set[str] = field(default_factory=set)  # languages of requested content
+    prompt_texts: list[str] = field(default_factory=list)
+    untargeted: bool = False  # the last request was a translation without a named target
+
+
+def judge(turns: Turns, rules: Rules = Rules()) -> Verdicts:
     """Expected language and flags of every assistant turn and of every record."""
-    n_turns, n_records = len(turns.roles), len(turns.offsets) - 1
-    roles = np.array(turns.roles, dtype=object)
-    user = roles == "user"
-    assistant = roles == "assistant"
-    record_of = np.repeat(np.arange(n_records), np.diff(turns.offsets))
+    n = len(turns.roles)
     telling = _telling(turns)
-    codes, lang_id = _codes(turns.lang)
+    turn_expected: list[str | None] = [None] * n
+    turn_source: list[str | None] = [None] * n
+    turn_flags: list[list[str]] = [[] for _ in range(n)]
+    out = Verdicts(turn_expected, turn_source, turn_flags, [], [], [], [])
+    for r in range(len(turns.offsets) - 1):
+        start, end = int(turns.offsets[r]), int(turns.offsets[r + 1])
+        talk = _Conversation()
+        spans: list[dict[str, Any]] = []
+        record_flags: set[str] = set()
+        expected: _Expected | None = None
+        answered = False
+        for i in range(start, end):
+            role = turns.roles[i]
+            if role in ("system", "user", "context"):
+                _listen(turns, i, role, bool(telling[i]), talk, rules)
+            elif role == "assistant":
+                answered = True
+                expected = talk.current or _fallback(talk, rules)
+                if expected is not None:
+                    turn_expected[i], turn_source[i] = expected.lang, expected.source
+                flags, found = _check(turns, i, expected, bool(telling[i]), talk, rules)
+                turn_flags[i] = flags
+                record_flags.update(flags)
+                spans.extend({"turn": i - start, **s} for s in found)
+        if not answered:
+            record_flags.add("empty_response")
+        last = next((j for j in range(end - 1, start - 1, -1) if turn_expected[j]), None)
+        out.expected.append(turn_expected[last] if last is not None else None)
+        out.source.append(turn_source[last] if last is not None else None)
+        out.flags.append([f for f in FLAGS if f in record_flags])
+        out.spans.append(spans)
+    return out
 
-    # carry each telling user turn's language forward to the assistant turns after it; a short
-    # follow-up ("继续", "go on") is not telling and keeps the conversation's expectation
-    position = np.arange(n_turns)
-    setter = np.maximum.accumulate(np.where(user & telling, position, -1)) if n_turns else position
-    has_expected = assistant & (setter >= turns.offsets[record_of])
-    expected_id = np.where(has_expected, lang_id[np.maximum(setter, 0)], -1)
 
-    blank = np.zeros(n_turns, dtype=bool)
-    for i in np.flatnonzero(assistant).tolist():
-        blank[i] = is_blank(turns.texts[i])
-    empty = assistant & blank
-    mismatch = has_expected & ~blank & telling & (lang_id != expected_id)
+def _listen(
+    turns: Turns, i: int, role: str, telling: bool, talk: _Conversation, rules: Rules
+) -> None:
+    """Update what the conversation expects from a system, user or context turn."""
+    text = turns.texts[i]
+    talk.prompt_texts.append(text)
+    if role == "context":  # Alpaca input: the material an untargeted translation is about
+        if talk.untargeted and (lang := turns.lang[i]) not in (None, UNDETERMINED):
+            talk.current = _translation(lang, talk, rules)
+        return
+    ask = read_prompt(text)
+    talk.requested.update(base_lang(c) for c in ask.content)
+    if role == "system":
+        talk.system = ask
+        return
+    talk.untargeted = False
+    if ask.lang is not None and ask.source is not None:
+        talk.current = _Expected(ask.lang, ask.source)
+    elif ask.translation:
+        talk.untargeted = True
+        talk.current = _translation(_material_lang(text, turns.lang[i]), talk, rules)
+    elif ask.content and not telling:
+        talk.current = _Expected(ask.content[0], "instruction", content=True)
+    elif telling:
+        talk.current = _fallback(talk, rules) or _Expected(str(turns.lang[i]), "prompt")
+        if ask.content and talk.current.source == "prompt":
+            talk.current = _Expected(ask.content[0], "instruction", content=True)
 
-    turn_flags = _flag_lists(mismatch, empty)
-    no_response = np.bincount(record_of, weights=assistant, minlength=n_records) == 0
-    record_mismatch = np.bincount(record_of, weights=mismatch, minlength=n_records) > 0
-    record_empty = (np.bincount(record_of, weights=empty, minlength=n_records) > 0) | no_response
-    last = np.full(n_records, -1)
-    np.maximum.at(last, record_of, np.where(has_expected, position, -1))
-    expected = [codes[expected_id[i]] if i >= 0 else None for i in last.tolist()]
-    return Verdicts(
-        turn_expected=[codes[e] if e >= 0 else None for e in expected_id.tolist()],
-        turn_source=["prompt" if h else None for h in has_expected.tolist()],
-        turn_flags=turn_flags,
-        expected=expected,
-        source=["prompt" if e is not None else None for e in expected],
-        flags=_flag_lists(record_mismatch, record_empty),
-        spans=[[] for _ in range(n_records)],
+
+def _fallback(talk: _Conversation, rules: Rules) -> _Expected | None:
+    """Rules that apply without a telling user turn: the system prompt, then the config."""
+    if talk.system.lang is not None:
+        return _Expected(talk.system.lang, "instruction")
+    if rules.expect is not None:
+        return _Expected(rules.expect, "config")
+    return None
+
+
+def _translation(source_lang: str | None, talk: _Conversation, rules: Rules) -> _Expected | None:
+    """The target of a translation without a named target: the other language of the source."""
+    other = {"zh": "en", "en": "zh"}.get(source_lang or "")
+    if other is not None:
+        return _Expected(other, "translation")
+    return _fallback(talk, rules)
+
+
+def _material_lang(text: str, whole: str | None) -> str | None:
+    """Language of the text to translate: what follows a colon or newline, else the prompt's."""
+    for sep in ("：", ":", "\n"):
+        _, found, rest = text.partition(sep)
+        if found and rest.strip():
+            han = sum(1 for c in rest if "\u3400" <= c <= "\u9fff")
+            latin = sum(1 for c in rest if c.isascii() and c.isalpha())
+            if han >= 2 and han * 4 >= latin:
+                return "zh"
+            if latin >= 3:
+                return "en"
+    return whole if whole not in (None, UNDETERMINED) else None
+
+
+def _check(
+    turns: Turns,
+    i: int,
+    expected: _Expected | None,
+    telling: bool,
+    talk: _Conversation,
+    rules: Rules,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Flags and code-switch spans of one assistant turn."""
+    text = turns.texts[i]
+    if is_blank(text):
+        return ["empty_response"], []
+    flags: set[str] = set()
+    lang = turns.lang[i]
+    if telling and expected is not None and _mismatch(turns, i, expected):
+        flags.add("lang_mismatch")
+    found = _code_switch(turns, i, talk, rules) if lang in ("zh", "en") else []
+    if found:
+        flags.add("code_switch")
+    if lang == "zh" and _variant_mix(int(turns.simplified[i]), int(turns.traditional[i])):
+        flags.add("zh_variant_mix")
+    if _punct_mismatch(turns, i):
+        flags.add("punct_mismatch")
+    return [f for f in FLAGS if f in flags], found
+
+
+def _mismatch(turns: Turns, i: int, expected: _Expected) -> bool:
+    lang, want = turns.lang[i], base_lang(expected.lang)
+    if expected.content:
+        # a requested piece of content: the answer may be in another language if it holds some
+        return lang != want and not _holds(turns, i, want)
+    if lang != want:
+        return True
+    if want == "zh" and "-" in expected.lang:
+        # --expect zh-Hans / zh-Hant: a response in the other variant is a mismatch
+        return turns.variant[i] not in (None, expected.lang)
+    return False
+
+
+def _holds(turns: Turns, i: int, lang: str) -> bool:
+    if lang == "zh":
+        return int(turns.cjk[i]) >= MIN_CJK_FOR_MISMATCH
+    return int(turns.alpha[i]) >= MIN_ALPHA_FOR_MISMATCH
+
+
+def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> list[dict[str, Any]]:
+    lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
+    if lang == "zh" and turns.alpha[i] > 0 and "en" not in talk.requested:
+        found = cs.english_in_chinese(
+            text,
+            masked,
+            allowed=rules.allow_terms,
+            prompt_words=cs.latin_words(talk.prompt_texts),
+            strictness=rules.strictness,
+        )
+    elif lang == "en" and turns.cjk[i] > 0 and "zh" not in talk.requested:
+        found = cs.chinese_in_english(
+            text,
+            masked,
+            allowed=rules.allow_terms,
+            prompt_text="\n".join(talk.prompt_texts),
+            strictness=rules.strictness,
+        )
+    else:
+        return []
+    return [{"start": s.start, "end": s.end, "text": s.text, "lang": s.lang} for s in found]
+
+
+def _variant_mix(simplified: int, traditional: int) -> bool:
+    minority = min(simplified, traditional)
+    if minority == 0:
+        return False
+    return minority >= MIN_VARIANT_MINORITY or minority / (simplified + traditional) >= (
+        MIN_VARIANT_SHARE
     )
+
+
+def _punct_mismatch(turns: Turns, i: int) -> bool:
+    lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
+    if lang == "zh" and turns.ascii_punct[i] > 0:
+        return bool(ascii_in_chinese(text, masked))
+    if lang == "en" and turns.cjk_punct[i] > 0:
+        return bool(wide_in_english(text, masked))
+    return False
 
 
 def _telling(turns: Turns) -> np.ndarray:
@@ -120,22 +296,3 @@ def _telling(turns: Turns) -> np.ndarray:
     substantial = (turns.cjk >= MIN_CJK_FOR_MISMATCH) | (turns.alpha >= MIN_ALPHA_FOR_MISMATCH)
     sure = ~turns.by_model | (turns.score >= MIN_SCORE_FOR_MISMATCH)
     return known & substantial & sure
-
-
-def _codes(langs: Sequence[str | None]) -> tuple[list[str], np.ndarray]:
-    """Distinct language codes and each turn's index into them (-1 for None)."""
-    codes: dict[str, int] = {}
-    ids = [codes.setdefault(lang, len(codes)) if lang is not None else -1 for lang in langs]
-    return list(codes), np.array(ids, dtype=np.int64)
-
-
-def _flag_lists(mismatch: np.ndarray, empty: np.ndarray) -> list[list[str]]:
-    """Per-row flag lists, in :data:`FLAGS` order, from boolean flag arrays."""
-    table: tuple[list[str], ...] = (
-        [],
-        ["lang_mismatch"],
-        ["empty_response"],
-        ["lang_mismatch", "empty_response"],
-    )
-    combo = mismatch.astype(np.int8) + 2 * empty.astype(np.int8)
-    return [list(table[c]) for c in combo.tolist()]

@@ -1,0 +1,214 @@
+"""Code-switched spans: English words used in place of Chinese ones, and Chinese in English.
+
+A Chinese response's Latin-script segments are split into tokens and each token is judged:
+names, brands, acronyms, identifiers, units, glossed and quoted terms, terms the prompt used and
+the user's glossary are benign; technical jargon commonly left untranslated and pinyin are benign
+unless ``strict``; an ordinary English word (found in an English frequency lexicon) is evidence.
+In an English response, Han runs are code-switched unless quoted, glossed, requested or the topic.
+Only texts that contain the other script are searched.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from .errors import MissingDependencyError
+from .scripts import Span
+
+#: Lowercase words at least this frequent in the English lexicon count as English words.
+MIN_ENGLISH_FREQUENCY = 200
+
+# Written lowercase in Chinese technical text and never meant as English words.
+_TECH_NAMES_WORDS = """
+pip npm yarn pnpm conda git svn numpy pandas scipy sklearn torch pytorch tensorflow keras jax
+jupyter matplotlib seaborn plotly flask django fastapi react vue angular nodejs node deno linux
+ubuntu debian centos macos windows docker kubernetes kubectl helm nginx apache redis mysql
+postgres postgresql mongodb sqlite elasticsearch kafka spark hadoop hive bash zsh sudo ssh curl
+wget vim emacs vscode python java javascript typescript golang go rust ruby php perl scala
+kotlin swift html css json yaml toml xml csv sql http https tcp udp ip dns url api sdk cli gui
+gpu cpu github gitlab huggingface transformers bert gpt llama qwen glm chatgpt openai excel ppt
+pdf markdown latex wechat qq ios android iphone ipad mac macbook youtube tiktok wifi usb html5
+css3 regex unicode utf ascii lora qlora sft rlhf dpo ppo llm nlp cv ai ml dl cnn rnn lstm gan
+vae tokenizer utf-8 cuda onnx tensorrt vllm deepspeed accelerate peft ollama langchain
+"""
+TECH_NAMES = frozenset(_TECH_NAMES_WORDS.split())
+
+# Jargon commonly left untranslated in Chinese writing: benign unless strict.
+_JARGON_WORDS = """
+benchmark benchmarks baseline baselines repo repos token tokens prompt prompts embedding
+embeddings finetune fine-tune fine-tuning finetuning checkpoint checkpoints batch batches epoch
+epochs loss dropout layer layers attention encoder decoder pipeline pipelines dataset datasets
+debug bug bugs commit commits branch merge deploy server client cache cookie cookies session
+backend frontend framework package packages module modules library plugin plugins app apps web
+online offline email blog vlog demo feature features issue issues release query index log logs
+script scripts shell terminal kernel thread threads runtime build compile container containers
+cluster node pod workflow dashboard template tag tags label labels layout ui ux star fork pull
+push patch tensor tensors logits softmax inference training pretrain pretraining agent agents
+workflow copilot chatbot bot bots
+"""
+JARGON = frozenset(_JARGON_WORDS.split())
+
+_UNITS_WORDS = """
+kg g mg ug μg t lb lbs oz ml l dl cl m cm mm km nm um μm mi ft in yd s ms us ns min h hr hrs hz
+khz mhz ghz b kb mb gb tb pb kib mib gib bps kbps mbps gbps px pt em rem dpi fps mah wh kwh w
+kw mw v mv a ma ω k c f cal kcal j kj pa kpa mpa atm bar mol mmol x
+"""
+UNITS = frozenset(_UNITS_WORDS.split())
+
+_PINYIN_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|uai|iao|ian|uan|van|ai|ei|ao|ou|an|en|er|in|un|vn"
+    r"|ia|ie|iu|ua|uo|ue|ve|ui|a|o|e|i|u|v)"
+)
+_PINYIN = re.compile(rf"(?:{_PINYIN_SYLLABLE}){{2,}}")
+# A Latin segment: words joined by spaces, hyphens, apostrophes and sentence punctuation.
+_SEGMENT = re.compile(
+    r"[A-Za-z][A-Za-z0-9'’\-]*"
+    r"(?:(?:[ \t]*[,.!?;:][ \t]+|[ \t]+|[ \t]*[&/][ \t]*)[A-Za-z0-9][A-Za-z0-9'’\-]*)*"
+    r"[.!?]?"
+)
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+_HAN_RUN = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，、]*"
+)
+_QUOTED = re.compile(
+    r"“[^”\n]{1,120}”|‘[^’\n]{1,120}’|「[^」\n]{1,120}」|『[^』\n]{1,120}』|《[^》\n]{1,120}》"
+    r"|\"[^\"\n]{1,120}\"|(?<![A-Za-z])'[^'\n]{1,120}'(?![A-Za-z])"
+)
+_PAREN = re.compile(r"[（(][^()（）\n]{1,120}[)）]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_MENTION_BEFORE = re.compile(
+    r"(?i:character|characters|word|words|term|phrase|called|pinyin|written|chinese|means|"
+    r"meaning|say|said|pronounced|spelled|name|named|idiom|saying|proverb|as in)\W{0,6}$"
+)
+
+
+@dataclass(frozen=True)
+class SwitchSpan:
+    start: int
+    end: int
+    text: str
+    lang: str
+
+
+@lru_cache(maxsize=1)
+def english_lexicon() -> dict[str, int]:
+    """English word frequencies (pyspellchecker's dictionary, MIT), loaded on first use."""
+    spec = find_spec("spellchecker")
+    if spec is None or spec.origin is None:
+        raise MissingDependencyError(
+            "the English lexicon is missing", hint="pip install pyspellchecker"
+        )
+    path = Path(spec.origin).parent / "resources" / "en.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        lexicon: dict[str, int] = json.load(f)
+    return lexicon
+
+
+def _blocked(text: str, masked: Sequence[Span]) -> list[tuple[int, int]]:
+    """Regions never judged: code, URLs, e-mails, LaTeX, quotations and parentheses."""
+    regions = [(start, end) for start, end, _ in masked]
+    regions += [m.span() for m in _QUOTED.finditer(text)]
+    regions += [m.span() for m in _PAREN.finditer(text)]
+    return sorted(regions)
+
+
+def _inside(start: int, end: int, regions: Sequence[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in regions)
+
+
+def _glossed(text: str, end: int) -> bool:
+    """A Latin term followed by its Chinese gloss in parentheses: overfitting（过拟合）."""
+    rest = text[end : end + 40].lstrip()
+    return bool(rest[:1] in "（(" and _HAN.search(rest[:40].split(")")[0].split("）")[0]))
+
+
+class _Judge:
+    def __init__(self, allowed: Collection[str], prompt_words: Collection[str], strictness: str):
+        self.allowed = {a.lower() for a in allowed}
+        self.prompt_words = {w.lower() for w in prompt_words}
+        self.strict = strictness == "strict"
+        self.lexicon = english_lexicon()
+
+    def english_word(self, token: str, after_number: bool, sentence: bool) -> bool:
+        """Whether a token of a Latin segment in Chinese text is an ordinary English word."""
+        low = token.lower()
+        if low in self.allowed or low in self.prompt_words or low in TECH_NAMES:
+            return False
+        if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
+            return False  # acronyms, versions, CamelCase names
+        if after_number and low in UNITS:
+            return False
+        if token[0].isupper() and not sentence:
+            # names are written in Latin script; strict flags those the lexicon knows (Hawaii)
+            return self.strict and self.lexicon.get(low, 0) >= MIN_ENGLISH_FREQUENCY
+        if low in JARGON:
+            return self.strict
+        if self.lexicon.get(low, 0) >= MIN_ENGLISH_FREQUENCY:
+            return True
+        return self.strict and bool(_PINYIN.fullmatch(low))
+
+
+def english_in_chinese(
+    text: str,
+    masked: Sequence[Span],
+    *,
+    allowed: Collection[str] = (),
+    prompt_words: Collection[str] = (),
+    strictness: str = "default",
+) -> list[SwitchSpan]:
+    """English words and phrases used inside a Chinese text."""
+    judge = _Judge(allowed, prompt_words, strictness)
+    blocked = _blocked(text, masked)
+    spans = []
+    for m in _SEGMENT.finditer(text):
+        if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
+            continue
+        tokens = list(_TOKEN.finditer(m.group()))
+        words = [t for t in tokens if not any(c.isdigit() for c in t.group())]
+        sentence = len(words) >= 3 and any(t.group().islower() for t in words)
+        after_number = m.start() > 0 and text[: m.start()].rstrip()[-1:].isdigit()
+        hits = [t for t in tokens if judge.english_word(t.group(), after_number, sentence)]
+        if not hits or (strictness == "lenient" and len(hits) < 2):
+            continue
+        start, end = m.start() + hits[0].start(), m.start() + hits[-1].end()
+        if sentence:
+            start, end = m.start(), m.end()
+        spans.append(SwitchSpan(start, end, text[start:end], "en"))
+    return spans
+
+
+def chinese_in_english(
+    text: str,
+    masked: Sequence[Span],
+    *,
+    allowed: Collection[str] = (),
+    prompt_text: str = "",
+    strictness: str = "default",
+) -> list[SwitchSpan]:
+    """Chinese words used inside an English text (not quoted, glossed, requested or the topic)."""
+    blocked = _blocked(text, masked)
+    spans = []
+    for m in _HAN_RUN.finditer(text):
+        run = m.group().rstrip("，、")
+        end = m.start() + len(run)
+        if _inside(m.start(), end, blocked) or run in prompt_text or run in allowed:
+            continue
+        if _MENTION_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        spans.append(SwitchSpan(m.start(), end, run, "zh"))
+    if strictness == "lenient" and sum(len(s.text) for s in spans) < 4:
+        return []
+    return spans
+
+
+def latin_words(texts: Sequence[str]) -> set[str]:
+    """The Latin-script words of some texts, lowercased (the prompt's own terms)."""
+    return {t.lower() for text in texts for t in _TOKEN.findall(text)}

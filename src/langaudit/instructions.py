@@ -1,0 +1,213 @@
+"""Explicit language instructions and translation requests in prompts, in Chinese and English.
+
+``find_expectation(text)`` reads a user turn or system prompt and says which language the answer
+(or a requested piece of content) should be in, and why: an explicit instruction ("请用英文回答",
+"answer in Chinese"), a request for content in a named language ("造一个英文句子", "write the email
+in English"), or a translation request ("翻译成英文", "translate the following sentence").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Language names -> codes. Longer names first so that 繁体中文 wins over 中文.
+_ZH_NAMES: dict[str, str] = {
+    "简体中文": "zh-Hans",
+    "簡體中文": "zh-Hans",
+    "简体字": "zh-Hans",
+    "简体": "zh-Hans",
+    "繁体中文": "zh-Hant",
+    "繁體中文": "zh-Hant",
+    "繁体字": "zh-Hant",
+    "繁體字": "zh-Hant",
+    "繁体": "zh-Hant",
+    "繁體": "zh-Hant",
+    "中文": "zh",
+    "汉语": "zh",
+    "漢語": "zh",
+    "华语": "zh",
+    "華語": "zh",
+    "普通话": "zh",
+    "普通話": "zh",
+    "国语": "zh",
+    "國語": "zh",
+    "中国话": "zh",
+    "英文": "en",
+    "英语": "en",
+    "英語": "en",
+    "日文": "ja",
+    "日语": "ja",
+    "日語": "ja",
+    "韩文": "ko",
+    "韩语": "ko",
+    "韓語": "ko",
+    "韓文": "ko",
+    "法语": "fr",
+    "法文": "fr",
+    "法語": "fr",
+    "德语": "de",
+    "德文": "de",
+    "德語": "de",
+    "西班牙语": "es",
+    "西班牙文": "es",
+    "俄语": "ru",
+    "俄文": "ru",
+    "俄語": "ru",
+    "意大利语": "it",
+    "葡萄牙语": "pt",
+    "阿拉伯语": "ar",
+    "越南语": "vi",
+    "泰语": "th",
+}
+_EN_NAMES: dict[str, str] = {
+    "simplified chinese": "zh-Hans",
+    "traditional chinese": "zh-Hant",
+    "mandarin": "zh",
+    "chinese": "zh",
+    "english": "en",
+    "japanese": "ja",
+    "korean": "ko",
+    "french": "fr",
+    "german": "de",
+    "spanish": "es",
+    "russian": "ru",
+    "italian": "it",
+    "portuguese": "pt",
+    "arabic": "ar",
+    "vietnamese": "vi",
+    "thai": "th",
+}
+_ZH_LANG = "|".join(sorted(map(re.escape, _ZH_NAMES), key=len, reverse=True))
+_EN_LANG = "|".join(sorted(map(re.escape, _EN_NAMES), key=len, reverse=True))
+_ANY_LANG = f"(?:{_ZH_LANG}|(?i:{_EN_LANG}))"
+
+_ANSWER_ZH = (
+    r"(?:回答|回复|回覆|作答|答复|答覆|回应|答题|解答|解释|說明|说明|描述|表达|输出|輸出|交流|对话"
+    r"|写|寫|撰写|讲|說|说|聊)"
+)
+_ANSWER_EN = (
+    r"(?:answer|respond|reply|write|explain|speak|talk|output|describe|communicate|chat"
+    r"|answers|responses?|replies)"
+)
+
+# Explicit instructions about the language of the answer.
+_INSTRUCTION_PATTERNS = (
+    # 请用英文回答 / 用中文回复我 / 以中文作答 / 使用英语来解释 / 全部用英文写
+    re.compile(
+        rf"(?:用|以|使用|采用|拿|改用|换成|換成)\s*(?P<lang>{_ANY_LANG})\s*(?:来|來|进行|進行)?\s*{_ANSWER_ZH}"
+    ),
+    # 回答请用英文 / 回复使用中文 / 请用中文。/ 请使用英文
+    re.compile(
+        rf"{_ANSWER_ZH}(?:时|時)?(?:请|請|都|必须|必須|只能|一律)?(?:用|使用|以|采用)\s*(?P<lang>{_ANY_LANG})"
+    ),
+    re.compile(
+        rf"(?:请|請|务必|務必|必须|必須|只能|只|仅|僅)\s*(?:用|使用|以|采用)\s*(?P<lang>{_ANY_LANG})(?![\u4e00-\u9fff]{{0,2}}(?:句子|例句|单词|單詞|名字|名称|术语))"
+    ),
+    # 英文回答 / 中文回复即可
+    re.compile(rf"(?P<lang>{_ZH_LANG})\s*{_ANSWER_ZH}(?:即可|就行|就好|吧|。|！|$)"),
+    # answer in Chinese / please respond in English / reply in 中文 / write your answer in English
+    re.compile(
+        rf"(?i:\b{_ANSWER_EN}\b(?:\s+\w+){{0,4}}?\s+(?:in|using|with)\s+)(?P<lang>{_ANY_LANG})(?i:\b|(?=[\u4e00-\u9fff]))"
+    ),
+    # in English, please / English only / use English / please use Chinese
+    re.compile(rf"(?i:\bin\s+)(?P<lang>(?i:{_EN_LANG}))(?i:,?\s+(?:please|only)\b)"),
+    re.compile(
+        rf"(?i:\b(?:please\s+)?(?:use|using)\s+)(?P<lang>(?i:{_EN_LANG}))(?i:\s+(?:only|to\s+{_ANSWER_EN})\b)"
+    ),
+    re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+only\b)"),
+)
+
+# Requests for a piece of content in a named language (the rest of the answer may be in another).
+_CONTENT_PATTERNS = (
+    # 造一个英文句子 / 给我一个英文例句 / 写一封英文邮件 / 列举三个英文单词
+    re.compile(
+        rf"(?:造|写|寫|给我|給我|来|來|列举|列舉|举|舉|提供|生成|翻|起|取)\s*(?:[一二两三四五六七八九十几\d]+\s*)?"
+        rf"(?:个|個|句|段|封|篇|首|条|條|组|組)?\s*(?P<lang>{_ZH_LANG})(?:的)?\s*"
+        r"(?:句子|例句|邮件|郵件|信|短文|文章|段落|诗|詩|单词|單詞|词|詞|表达|表達|版本|名字|名称|口号|标题|摘要|简介|对话|对白|歌词|笑话)"
+    ),
+    # write the email in English / give me an English sentence / three English words
+    re.compile(
+        rf"(?i:\b(?:write|compose|draft|create|make|give|generate|provide|list|suggest)\b"
+        rf"(?:\s+(?:me|us|a|an|the|some|this|that|it|\d+|one|two|three|few))*\s+)"
+        rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+(?:sentences?|examples?|emails?|letters?|paragraphs?|"
+        r"words?|phrases?|versions?|names?|titles?|slogans?|poems?|summary|translation)\b)"
+    ),
+    re.compile(
+        rf"(?i:\b(?:write|compose|draft|rewrite|put|say)\b(?:\s+\w+){{0,5}}?\s+in\s+)"
+        rf"(?P<lang>(?i:{_EN_LANG}))\b"
+    ),
+)
+
+_TRANSLATE_TARGET = (
+    # 翻译成英文 / 译为中文 / 翻成日语 / 用英文翻译
+    re.compile(rf"(?:翻译|翻譯|译|譯|翻)\s*(?:成|为|為|到|至)\s*(?P<lang>{_ANY_LANG})"),
+    re.compile(rf"(?:用|以)\s*(?P<lang>{_ANY_LANG})\s*(?:翻译|翻譯)"),
+    re.compile(rf"(?P<lang>{_ZH_LANG})\s*(?:翻译|翻譯)(?:一下|下)?\s*[:：]"),
+    # translate ... into Chinese / translate to English / translation in French
+    re.compile(
+        rf"(?i:\btranslat(?:e|ed|ing|ion)\b.{{0,80}}?\b(?:in)?to\s+)(?P<lang>(?i:{_EN_LANG}))\b",
+        re.S,
+    ),
+    re.compile(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
+    re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)"),
+)
+# Every pattern above contains one of these: a cheap test that skips most prompts.
+_MAYBE = re.compile(rf"{_ZH_LANG}|(?i:{_EN_LANG}|translat)|翻|译|譯")
+_TRANSLATE_ANY = re.compile(r"(?i:\btranslat(?:e|ion|ing)\b)|翻译|翻譯|译成|譯成|译为|譯為|翻成")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a prompt asks of the answer's language.
+
+    ``lang`` is the language the whole answer should be in (an explicit instruction, or the
+    named target of a translation), ``source`` says which (``instruction`` / ``translation``).
+    ``translation`` is set for any translation request, also one without a named target, whose
+    target is then the other language of the source text. ``content`` lists languages of
+    requested pieces of content ("造一个英文句子"): they may appear in an answer in another
+    language without being code-switching, and an answer must contain them.
+    """
+
+    lang: str | None = None
+    source: str | None = None
+    translation: bool = False
+    content: tuple[str, ...] = ()
+    evidence: str = ""
+
+
+NOTHING = Ask()
+
+
+def _code(name: str) -> str:
+    return _ZH_NAMES.get(name) or _EN_NAMES[name.lower()]
+
+
+def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
+    for pattern in patterns:
+        if m := pattern.search(text):
+            return m
+    return None
+
+
+def read_prompt(text: str) -> Ask:
+    """The language instruction, content requests and translation request in ``text``."""
+    if not _MAYBE.search(text):
+        return NOTHING
+    content = tuple(
+        dict.fromkeys(_code(m.group("lang")) for p in _CONTENT_PATTERNS for m in p.finditer(text))
+    )
+    if m := _first(_INSTRUCTION_PATTERNS, text):
+        return Ask(_code(m.group("lang")), "instruction", False, content, m.group())
+    if m := _first(_TRANSLATE_TARGET, text):
+        return Ask(_code(m.group("lang")), "translation", True, content, m.group())
+    if m := _TRANSLATE_ANY.search(text):
+        return Ask(None, "translation", True, content, m.group())
+    if content:
+        return Ask(None, None, False, content, "")
+    return NOTHING
+
+
+def base_lang(code: str) -> str:
+    """``zh`` for ``zh-Hans``/``zh-Hant``, the code itself otherwise."""
+    return code.split("-", 1)[0]

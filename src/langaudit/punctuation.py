@@ -1,0 +1,84 @@
+"""Punctuation of the wrong width: ASCII ``, . ? ! : ;`` in Chinese sentences, full-width
+``，。？！：；`` in English ones. Code, URLs, e-mails, LaTeX, numbers (3.14, 1,000, 10:30), file
+names and abbreviations (file.py, e.g.) and list markers (1.) are not sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .scripts import Span
+
+_ASCII_MARK = re.compile(r"[,.?!:;]")
+_WIDE_MARK = re.compile(r"[，。？！：；]")
+_HAN_OR_WIDE = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20”’」』》）]"
+)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_CLAUSE_START = re.compile(r"[，。？！：；、,.?!:;\n]")
+
+
+def _masked(pos: int, masked: Sequence[Span]) -> bool:
+    return any(start <= pos < end for start, end, _ in masked)
+
+
+def _prev(text: str, pos: int) -> str:
+    return text[pos - 1] if pos > 0 else ""
+
+
+def _next(text: str, pos: int) -> str:
+    return text[pos + 1] if pos + 1 < len(text) else ""
+
+
+def _not_a_sentence_mark(text: str, pos: int) -> bool:
+    """Numbers, times, file names, abbreviations, URL schemes, list markers, ellipses."""
+    mark, before, after = text[pos], _prev(text, pos), _next(text, pos)
+    if before.isdigit() and after.isdigit():
+        return True  # 3.14, 1,000, 10:30
+    if mark == "." and (after.isalnum() or after == "." or before == "."):
+        return True  # file.py, e.g., ..., v1.2
+    if mark == ":" and text[pos + 1 : pos + 3] == "//":
+        return True
+    if mark == "." and before.isdigit():
+        line_start = text.rfind("\n", 0, pos) + 1
+        if text[line_start:pos].strip().isdigit():
+            return True  # "1." list marker
+    # a single-letter abbreviation: "e.g.", "U.S."
+    return mark == "." and before.isalpha() and _prev(text, pos - 1) in (" ", "", ".", "\n")
+
+
+def ascii_in_chinese(text: str, masked: Sequence[Span]) -> list[int]:
+    """Positions of ASCII sentence punctuation that punctuates Chinese text."""
+    found = []
+    for m in _ASCII_MARK.finditer(text):
+        pos = m.start()
+        if _masked(pos, masked) or _not_a_sentence_mark(text, pos):
+            continue
+        before = text[:pos].rstrip(" ")[-1:]
+        after = text[pos + 1 :].lstrip(" ")[:1]
+        if _HAN_OR_WIDE.match(before):
+            found.append(pos)
+        elif before.isalnum() and (after in ("", "\n") or _HAN.match(after)):
+            # "我喜欢Python." is a Chinese clause; "这是 Hello, world! 程序" an English phrase
+            clause_start = max((c.end() for c in _CLAUSE_START.finditer(text, 0, pos)), default=0)
+            clause = text[clause_start:pos]
+            if len(_HAN.findall(clause)) >= 2 * len(_LATIN_WORD.findall(clause)):
+                found.append(pos)
+    return found
+
+
+def wide_in_english(text: str, masked: Sequence[Span]) -> list[int]:
+    """Positions of full-width punctuation that punctuates English text."""
+    found = []
+    for m in _WIDE_MARK.finditer(text):
+        pos = m.start()
+        if _masked(pos, masked):
+            continue
+        before = text[:pos].rstrip(" ")[-1:]
+        after = text[pos + 1 :].lstrip(" ")[:1]
+        if _HAN.match(before) or _HAN.match(after):
+            continue  # punctuates Chinese words inside the English text
+        if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalpha()):
+            found.append(pos)
+    return found
