@@ -106,8 +106,9 @@ class _Conversation:
     untargeted: bool = False  # the last request was a translation without a named target
 
 
-def judge(turns: Turns, rules: Rules = Rules()) -> Verdicts:
+def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
     """Expected language and flags of every assistant turn and of every record."""
+    rules = rules or Rules()
     n = len(turns.roles)
     telling = _telling(turns)
     turn_expected: list[str | None] = [None] * n
