@@ -48,6 +48,23 @@ def cli() -> None:
 @click.option("--response-field", metavar="PATH", help="Dotted path of the response text.")
 @click.option("--system-field", metavar="PATH", help="Dotted path of a system prompt.")
 @click.option(
+    "--expect",
+    metavar="LANG",
+    help="Language of responses unless a record says otherwise (zh, en, zh-Hans, zh-Hant, ...).",
+)
+@click.option(
+    "--strictness",
+    type=click.Choice(["lenient", "default", "strict"]),
+    default="default",
+    show_default=True,
+    help="How much mixing counts as code-switching.",
+)
+@click.option(
+    "--allow-terms",
+    metavar="FILE",
+    help="Glossary file: one term per line that is never code-switching.",
+)
+@click.option(
     "--on-error",
     type=click.Choice(["raise", "skip"]),
     default="raise",
@@ -67,6 +84,9 @@ def scan(
     prompt_field: str | None,
     response_field: str | None,
     system_field: str | None,
+    expect: str | None,
+    strictness: str,
+    allow_terms: str | None,
     on_error: str,
     bad_lines: str | None,
     quiet: bool,
@@ -77,6 +97,7 @@ def scan(
     save_to_disk folders. Writes exactly one row per record, in input order.
     """
     from .api import scan_batches
+    from .config import read_terms
     from .engine import ScanLog
     from .errors import UsageError
     from .output import BadLineWriter, refuse_overwriting_inputs, result_kind, write_results
@@ -100,6 +121,9 @@ def scan(
             prompt_field=prompt_field,
             response_field=response_field,
             system_field=system_field,
+            expect=expect,
+            strictness=strictness,
+            allow_terms=read_terms(allow_terms) if allow_terms else None,
             on_error=on_error,
         )
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)

@@ -129,3 +129,16 @@ class AuditConfig:
             )
         given = {k: v for k, v in options.items() if v is not None}
         return replace(config or cls(), **given)
+
+
+def read_terms(path: str) -> tuple[str, ...]:
+    """A glossary file: one term per line; blank lines and ``#`` comments ignored."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            text = f.read()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the glossary: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the glossary is not UTF-8") from None
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return tuple(line for line in lines if line)
