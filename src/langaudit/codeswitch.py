@@ -22,8 +22,10 @@ from pathlib import Path
 from .errors import MissingDependencyError
 from .scripts import Span
 
-#: Lowercase words at least this frequent in the English lexicon count as English words.
+#: Lowercase words at least this frequent in the English lexicon count as English words; words
+#: of up to three letters are often abbreviations or pinyin (mon, du, mu) and need far more.
 MIN_ENGLISH_FREQUENCY = 200
+MIN_SHORT_WORD_FREQUENCY = 20_000
 
 # Written lowercase in Chinese technical text and never meant as English words.
 _TECH_NAMES_WORDS = """
@@ -36,7 +38,8 @@ kotlin swift html css json yaml toml xml csv sql http https tcp udp ip dns url a
 gpu cpu github gitlab huggingface transformers bert gpt llama qwen glm chatgpt openai excel ppt
 pdf markdown latex wechat qq ios android iphone ipad mac macbook youtube tiktok wifi usb html5
 css3 regex unicode utf ascii lora qlora sft rlhf dpo ppo llm nlp cv ai ml dl cnn rnn lstm gan
-vae tokenizer utf-8 cuda onnx tensorrt vllm deepspeed accelerate peft ollama langchain
+vae tokenizer utf-8 cuda onnx tensorrt true false null nil undefined nan root admin pickle vllm
+deepspeed accelerate peft ollama langchain
 """
 TECH_NAMES = frozenset(_TECH_NAMES_WORDS.split())
 
@@ -51,7 +54,11 @@ online offline email blog vlog demo feature features issue issues release query 
 script scripts shell terminal kernel thread threads runtime build compile container containers
 cluster node pod workflow dashboard template tag tags label labels layout ui ux star fork pull
 push patch tensor tensors logits softmax inference training pretrain pretraining agent agents
-workflow copilot chatbot bot bots
+copilot chatbot bot bots hook hooks promise promises callback callbacks props state component
+components render endpoint endpoints router middleware schema field fields array list dict map
+key value string float boolean object class method function functions variable variables
+parameter parameters argument arguments loop exception handler event events listener listeners
+request response header headers payload hashtag hashtags
 """
 JARGON = frozenset(_JARGON_WORDS.split())
 
@@ -70,10 +77,11 @@ _PINYIN_SYLLABLE = (
 _PINYIN = re.compile(rf"(?:{_PINYIN_SYLLABLE}){{2,}}")
 # A Latin segment: words joined by spaces, hyphens, apostrophes and sentence punctuation.
 _SEGMENT = re.compile(
-    r"[A-Za-z][A-Za-z0-9'’\-]*"
-    r"(?:(?:[ \t]*[,.!?;:][ \t]+|[ \t]+|[ \t]*[&/][ \t]*)[A-Za-z0-9][A-Za-z0-9'’\-]*)*"
+    r"(?<![A-Za-z0-9_\-'’./\\@#$%])[A-Za-z][A-Za-z0-9'’\-]*"
+    r"(?:(?:[ \t]*[,.!?;:][ \t]+|[ \t]+)[A-Za-z0-9][A-Za-z0-9'’\-]*)*"
     r"[.!?]?"
 )
+_FORMULA_NEXT = frozenset("₀₁₂₃₄₅₆₇₈₉ₙₘᵢⱼₖ⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ^_=(")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _HAN_RUN = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff，、]*"
@@ -140,8 +148,8 @@ class _Judge:
     def english_word(self, token: str, after_number: bool, sentence: bool) -> bool:
         """Whether a token of a Latin segment in Chinese text is an ordinary English word."""
         low = token.lower()
-        if low in self.allowed or low in self.prompt_words or low in TECH_NAMES:
-            return False
+        if len(token) == 1 or low in self.allowed or low in self.prompt_words or low in TECH_NAMES:
+            return False  # single letters are variables and options (A 和 B, x, n)
         if any(c.isdigit() for c in token) or any(c.isupper() for c in token[1:]):
             return False  # acronyms, versions, CamelCase names
         if after_number and low in UNITS:
@@ -151,9 +159,44 @@ class _Judge:
             return self.strict and self.lexicon.get(low, 0) >= MIN_ENGLISH_FREQUENCY
         if low in JARGON:
             return self.strict
-        if self.lexicon.get(low, 0) >= MIN_ENGLISH_FREQUENCY:
+        frequency = self.lexicon.get(low, 0)
+        if frequency >= (MIN_SHORT_WORD_FREQUENCY if len(low) <= 3 else MIN_ENGLISH_FREQUENCY):
             return True
         return self.strict and bool(_PINYIN.fullmatch(low))
+
+
+_CODE_SYNTAX = re.compile(
+    r"[=;{}\[\]<>]|\w\(|\)\s*$|^\s*(?:def|class|import|from|return|if|elif|else|for|while|"
+    r"try|except|with|print|var|let|const|function|public|private|static|void|int|SELECT|INSERT|"
+    r"UPDATE|CREATE|#include|@)\b"
+)
+_STRINGS_AND_COMMENTS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#.*$|//.*$")
+
+
+def _code_line(text: str, pos: int) -> bool:
+    """Whether the line around ``pos`` is code outside a code block: code syntax, and little
+    Chinese outside its string literals and comments (machine-translated code has some)."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start : end if end >= 0 else len(text)]
+    bare = _STRINGS_AND_COMMENTS.sub("", line)
+    if not _CODE_SYNTAX.search(bare):
+        return False
+    return len(_HAN.findall(bare)) * 3 <= sum(c.isascii() and c.isalpha() for c in bare)
+
+
+_TITLE_SMALL_WORDS = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "with", "at", "by", "from", "vs"]
+)
+
+
+def _title(words: Sequence[str]) -> bool:
+    """Several words in title case: a name (Talk to Transformer), not a phrase."""
+    if len(words) < 2:
+        return False
+    small = [w for w in words if w.lower() in _TITLE_SMALL_WORDS and w.islower()]
+    capitalised = [w for w in words if w[:1].isupper()]
+    return len(capitalised) >= 2 and len(capitalised) + len(small) == len(words)
 
 
 def english_in_chinese(
@@ -165,15 +208,28 @@ def english_in_chinese(
     strictness: str = "default",
 ) -> list[SwitchSpan]:
     """English words and phrases used inside a Chinese text."""
-    judge = _Judge(allowed, prompt_words, strictness)
+    # identifiers of the response's own code blocks are not words where the prose names them
+    in_code = {
+        t.lower()
+        for start, end, kind in masked
+        if kind == "code"
+        for t in _TOKEN.findall(text[start:end])
+    }
+    judge = _Judge(allowed, [*prompt_words, *in_code], strictness)
     blocked = _blocked(text, masked)
     spans = []
     for m in _SEGMENT.finditer(text):
         if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
             continue
+        if text[m.end() : m.end() + 1] in _FORMULA_NEXT:
+            continue  # a variable in a formula: aₙ, na₁, x²
+        if _code_line(text, m.start()):
+            continue
         tokens = list(_TOKEN.finditer(m.group()))
-        words = [t for t in tokens if not any(c.isdigit() for c in t.group())]
-        sentence = len(words) >= 3 and any(t.group().islower() for t in words)
+        words = [t.group() for t in tokens if not any(c.isdigit() for c in t.group())]
+        if _title(words):
+            continue  # a name in title case: Talk to Transformer, The Great Gatsby
+        sentence = len(words) >= 3 and any(w.islower() for w in words)
         after_number = m.start() > 0 and text[: m.start()].rstrip()[-1:].isdigit()
         hits = [t for t in tokens if judge.english_word(t.group(), after_number, sentence)]
         if not hits or (strictness == "lenient" and len(hits) < 2):
@@ -203,6 +259,8 @@ def chinese_in_english(
             continue
         if _MENTION_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
             continue
+        if text[end : end + 3].lstrip()[:1] in ("(", "（"):
+            continue  # glossed: 的 (de) - possessive particle
         spans.append(SwitchSpan(m.start(), end, run, "zh"))
     if strictness == "lenient" and sum(len(s.text) for s in spans) < 4:
         return []

@@ -126,6 +126,8 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
             role = turns.roles[i]
             if role in ("system", "user", "context"):
                 _listen(turns, i, role, bool(telling[i]), talk, rules)
+            elif role in ("tool_call", "tool_result"):
+                talk.prompt_texts.append(turns.texts[i])  # what the answer may quote
             elif role == "assistant":
                 answered = True
                 expected = talk.current or _fallback(talk, rules)

@@ -212,9 +212,11 @@ _URL_END = r"""[^\s<>"'，。；、）】》]"""
 _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "code",
-        ("`", "~~~"),
+        ("`", "~~~", "{{", "${"),
         re.compile(
-            r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`", re.DOTALL
+            r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`"
+            r"|\{\{[^{}\n]{1,80}\}\}|\$\{[A-Za-z_][\w.]*\}",
+            re.DOTALL,
         ),
     ),
     (
@@ -245,8 +247,8 @@ Span = tuple[int, int, str]
 
 
 _TRIGGER_TABLE = np.zeros(128, dtype=bool)
-_TRIGGER_TABLE[[ord(c) for c in "`~:@$\\"]] = True
-_ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\")
+_TRIGGER_TABLE[[ord(c) for c in "`~:@$\\{"]] = True
+_ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\|\{\{")
 
 
 def mask_spans(text: str) -> list[Span]:
