@@ -110,12 +110,11 @@ _INSTRUCTION_PATTERNS = (
     re.compile(
         rf"(?i:\b{_ANSWER_EN}\b(?:\s+\w+){{0,4}}?\s+(?:in|using|with)\s+)(?P<lang>{_ANY_LANG})(?i:\b|(?=[\u4e00-\u9fff]))"
     ),
-    # in English, please / English only / use English / please use Chinese
+    # in English, please / in English only / use English / please use Chinese
     re.compile(rf"(?i:\bin\s+)(?P<lang>(?i:{_EN_LANG}))(?i:,?\s+(?:please|only)\b)"),
     re.compile(
         rf"(?i:\b(?:please\s+)?(?:use|using)\s+)(?P<lang>(?i:{_EN_LANG}))(?i:\s+(?:only|to\s+{_ANSWER_EN})\b)"
     ),
-    re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+only\b)"),
 )
 
 # Requests for a piece of content in a named language (the rest of the answer may be in another).
@@ -154,7 +153,17 @@ _TRANSLATE_TARGET = (
 )
 # Every pattern above contains one of these: a cheap test that skips most prompts.
 _MAYBE = re.compile(rf"{_ZH_LANG}|(?i:{_EN_LANG}|translat)|翻|译|譯")
-_TRANSLATE_ANY = re.compile(r"(?i:\btranslat(?:e|ion|ing)\b)|翻译|翻譯|译成|譯成|译为|譯為|翻成")
+# A request to translate, not a task that mentions translation ("check whether B is a
+# translation of A"): an imperative, a "translate:" label, or the text starting with it.
+_TRANSLATE_ANY = re.compile(
+    r"(?i:^\W*(?:please\s+)?translat(?:e|ion)\b|\btranslate\s+(?:the\s+following|this|these|that"
+    r"|it|them|the\s+(?:text|sentence|paragraph|passage|phrase|word|words|below))\b"
+    r"|\btranslat(?:e|ion)\s*:)"
+    r"|^\W*(?:翻译|翻譯)|(?:请|帮我|帮忙|麻烦你?)\s*(?:翻译|翻譯)"
+    r"|(?:把|将)[^\n。？！]{1,30}?(?:翻译|翻譯)"
+    r"|(?:翻译|翻譯)(?:一下)?(?:以下|下面|下列|这|這|如下)|(?:翻译|翻譯)\s*[:：]",
+    re.M,
+)
 
 
 @dataclass(frozen=True)
