@@ -40,7 +40,7 @@ CASES = [
     ("用 `numpy` 和 `pandas` 处理数据", "zh", "zh-Hans", False, 1.0),
     # Chinese with English technical terms: the model decides, Chinese all the same
     ("用Python调用OpenAI的API", "zh", "zh-Hans", None, None),
-    ("我们使用LoRA进行fine-tuning", "zh", "zh-Hans", True, 0.5),
+    ("我们使用LoRA进行fine-tuning", "zh", "zh-Hans", False, 1.0),
     # names and brands (capitalised inside a sentence, CamelCase) do not count against Chinese
     ("在PyTorch中如何使用DataLoader加载数据？", "zh", "zh-Hans", False, 1.0),
     ("用Docker部署Flask应用", "zh", "zh-Hans", False, 1.0),

@@ -10,64 +10,19 @@ Only texts that contain the other script are searched.
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib.util import find_spec
-from pathlib import Path
 
-from .errors import MissingDependencyError
+from .lexicon import (
+    JARGON,
+    MIN_ENGLISH_FREQUENCY,
+    TECH_NAMES,
+    UNITS,
+    english_lexicon,
+    is_english_word,
+)
 from .scripts import Span
-
-#: Lowercase words at least this frequent in the English lexicon count as English words; words
-#: of up to three letters are often abbreviations or pinyin (mon, du, mu) and need far more.
-MIN_ENGLISH_FREQUENCY = 200
-MIN_SHORT_WORD_FREQUENCY = 20_000
-
-# Written lowercase in Chinese technical text and never meant as English words.
-_TECH_NAMES_WORDS = """
-pip npm yarn pnpm conda git svn numpy pandas scipy sklearn torch pytorch tensorflow keras jax
-jupyter matplotlib seaborn plotly flask django fastapi react vue angular nodejs node deno linux
-ubuntu debian centos macos windows docker kubernetes kubectl helm nginx apache redis mysql
-postgres postgresql mongodb sqlite elasticsearch kafka spark hadoop hive bash zsh sudo ssh curl
-wget vim emacs vscode python java javascript typescript golang go rust ruby php perl scala
-kotlin swift html css json yaml toml xml csv sql http https tcp udp ip dns url api sdk cli gui
-gpu cpu github gitlab huggingface transformers bert gpt llama qwen glm chatgpt openai excel ppt
-pdf markdown latex wechat qq ios android iphone ipad mac macbook youtube tiktok wifi usb html5
-css3 regex unicode utf ascii lora qlora sft rlhf dpo ppo llm nlp cv ai ml dl cnn rnn lstm gan
-vae tokenizer utf-8 cuda onnx tensorrt true false null nil undefined nan root admin pickle vllm
-deepspeed accelerate peft ollama langchain
-"""
-TECH_NAMES = frozenset(_TECH_NAMES_WORDS.split())
-
-# Jargon commonly left untranslated in Chinese writing: benign unless strict.
-_JARGON_WORDS = """
-benchmark benchmarks baseline baselines repo repos token tokens prompt prompts embedding
-embeddings finetune fine-tune fine-tuning finetuning checkpoint checkpoints batch batches epoch
-epochs loss dropout layer layers attention encoder decoder pipeline pipelines dataset datasets
-debug bug bugs commit commits branch merge deploy server client cache cookie cookies session
-backend frontend framework package packages module modules library plugin plugins app apps web
-online offline email blog vlog demo feature features issue issues release query index log logs
-script scripts shell terminal kernel thread threads runtime build compile container containers
-cluster node pod workflow dashboard template tag tags label labels layout ui ux star fork pull
-push patch tensor tensors logits softmax inference training pretrain pretraining agent agents
-copilot chatbot bot bots hook hooks promise promises callback callbacks props state component
-components render endpoint endpoints router middleware schema field fields array list dict map
-key value string float boolean object class method function functions variable variables
-parameter parameters argument arguments loop exception handler event events listener listeners
-request response header headers payload hashtag hashtags
-"""
-JARGON = frozenset(_JARGON_WORDS.split())
-
-_UNITS_WORDS = """
-kg g mg ug μg t lb lbs oz ml l dl cl m cm mm km nm um μm mi ft in yd s ms us ns min h hr hrs hz
-khz mhz ghz b kb mb gb tb pb kib mib gib bps kbps mbps gbps px pt em rem dpi fps mah wh kwh w
-kw mw v mv a ma ω k c f cal kcal j kj pa kpa mpa atm bar mol mmol x
-"""
-UNITS = frozenset(_UNITS_WORDS.split())
 
 _PINYIN_SYLLABLE = (
     r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
@@ -106,20 +61,6 @@ class SwitchSpan:
     lang: str
 
 
-@lru_cache(maxsize=1)
-def english_lexicon() -> dict[str, int]:
-    """English word frequencies (pyspellchecker's dictionary, MIT), loaded on first use."""
-    spec = find_spec("spellchecker")
-    if spec is None or spec.origin is None:
-        raise MissingDependencyError(
-            "the English lexicon is missing", hint="pip install pyspellchecker"
-        )
-    path = Path(spec.origin).parent / "resources" / "en.json.gz"
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        lexicon: dict[str, int] = json.load(f)
-    return lexicon
-
-
 def _blocked(text: str, masked: Sequence[Span]) -> list[tuple[int, int]]:
     """Regions never judged: code, URLs, e-mails, LaTeX, quotations and parentheses."""
     regions = [(start, end) for start, end, _ in masked]
@@ -143,7 +84,6 @@ class _Judge:
         self.allowed = {a.lower() for a in allowed}
         self.prompt_words = {w.lower() for w in prompt_words}
         self.strict = strictness == "strict"
-        self.lexicon = english_lexicon()
 
     def english_word(self, token: str, after_number: bool, sentence: bool) -> bool:
         """Whether a token of a Latin segment in Chinese text is an ordinary English word."""
@@ -156,13 +96,10 @@ class _Judge:
             return False
         if token[0].isupper() and not sentence:
             # names are written in Latin script; strict flags those the lexicon knows (Hawaii)
-            return self.strict and self.lexicon.get(low, 0) >= MIN_ENGLISH_FREQUENCY
+            return self.strict and english_lexicon().get(low, 0) >= MIN_ENGLISH_FREQUENCY
         if low in JARGON:
             return self.strict
-        frequency = self.lexicon.get(low, 0)
-        if frequency >= (MIN_SHORT_WORD_FREQUENCY if len(low) <= 3 else MIN_ENGLISH_FREQUENCY):
-            return True
-        return self.strict and bool(_PINYIN.fullmatch(low))
+        return is_english_word(low) or (self.strict and bool(_PINYIN.fullmatch(low)))
 
 
 _CODE_SYNTAX = re.compile(

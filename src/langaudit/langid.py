@@ -21,6 +21,7 @@ import numpy as np
 
 from . import scripts as sc
 from .errors import LangauditError, MissingDependencyError
+from .lexicon import is_english_word
 
 UNDETERMINED = "und"
 
@@ -230,11 +231,13 @@ def _word_letters(text: str) -> int:
     """Characters of Latin tokens that are words of a language rather than names.
 
     Names, brands, acronyms and identifiers are written in Latin script in any language, so they
-    say nothing about it: tokens with digits (GPT-4), inner capitals (OpenAI, LoRA, API) or an
-    initial capital inside a sentence (用Python, into English) are left out; lower-case words and
-    sentence-initial capitalised words (Translate ...) count.
+    say nothing about it: tokens with digits (GPT-4), inner capitals (OpenAI, LoRA, API), an
+    initial capital inside a sentence (用Python, into English), or that are no English word at all
+    (pinyin, abbreviations: sla, nán) are left out; English words, lower-case or
+    sentence-initial, count.
     """
-    return sum(map(len, _WORD.findall(text))) + sum(map(len, _SENTENCE_INITIAL.findall(text)))
+    tokens = [*_WORD.findall(text), *_SENTENCE_INITIAL.findall(text)]
+    return sum(len(t) for t in tokens if is_english_word(t.lower()))
 
 
 def _variants(measured: sc.Measured) -> list[str | None]:
