@@ -212,7 +212,7 @@ _URL_END = r"""[^\s<>"'，。；、）】》]"""
 _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "code",
-        ("`", "~~~", "{{", "${"),
+        ("`", "~~~", "{{", "${", ";", "{", "}", "="),
         re.compile(
             r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`"
             r"|\{\{[^{}\n]{1,80}\}\}|\$\{[A-Za-z_][\w.]*\}",
@@ -247,8 +247,8 @@ Span = tuple[int, int, str]
 
 
 _TRIGGER_TABLE = np.zeros(128, dtype=bool)
-_TRIGGER_TABLE[[ord(c) for c in "`~:@$\\{"]] = True
-_ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\|\{\{")
+_TRIGGER_TABLE[[ord(c) for c in "`~:@$\\{};="]] = True
+_ANY_TRIGGER = re.compile(r"`|~~~|://|www\.|@|\$|\\|[{};=]")
 
 
 def mask_spans(text: str) -> list[Span]:
@@ -266,6 +266,8 @@ def mask_spans(text: str) -> list[Span]:
         found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
         if kind == "url":
             found = [(start, _url_end(text, start, end), kind) for start, end, kind in found]
+        elif kind == "code" and "\n" in text:
+            found = sorted([*found, *_code_lines(text)])
         if not kept:
             kept = found
             continue
@@ -276,6 +278,40 @@ def mask_spans(text: str) -> list[Span]:
             if (before is None or before[1] <= span[0]) and (after is None or span[1] <= after[0]):
                 kept.insert(at, span)
     return kept
+
+
+_CODE_LINE_END = re.compile(
+    r"[;{}]\s*$|[\]}],?\s*$|\),\s*$|^[}\])]|^(?:with|for|if|while|elif|else|try|except|def|class)\b.*:$"
+    r"|^[\w\"']+:\s*[\[{\"'\w].*,$"
+)
+_CODE_LINE_START = re.compile(
+    r"\s*(?:def |class |import |from \S+ import |return\b|#include|public |private |static "
+    r"|const |let |var |function\b|elif |except\b|SELECT |INSERT |UPDATE |CREATE |@\w+)"
+    r"|\s*[A-Za-z_][\w.\[\]'\"]*\s*[-+*/|&]?=\s*\S"
+)
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _code_lines(text: str) -> list[Span]:
+    """Lines of code outside code blocks (unfenced code is common in chat data): code syntax at
+    the end or the start of the line, and no Chinese in it."""
+    spans: list[Span] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.strip()
+        if (
+            body
+            and not _HAN_CHAR.search(body)
+            and (_CODE_LINE_END.search(body) or _CODE_LINE_START.match(line))
+        ):
+            start = pos + len(line) - len(line.lstrip())
+            end = pos + len(line.rstrip())
+            if spans and spans[-1][1] >= start - 1 - (len(line) - len(line.lstrip())):
+                spans[-1] = (spans[-1][0], end, "code")
+            else:
+                spans.append((start, end, "code"))
+        pos += len(line)
+    return spans
 
 
 def _url_end(text: str, start: int, end: int) -> int:
