@@ -10,12 +10,14 @@ Only texts that contain the other script are searched.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from .lexicon import (
     JARGON,
+    JARGON_PHRASES,
     MIN_ENGLISH_FREQUENCY,
     TECH_NAMES,
     UNITS,
@@ -36,6 +38,7 @@ _SEGMENT = re.compile(
     r"(?:(?:[ \t]*[,.!?;:][ \t]+|[ \t]+)[A-Za-z0-9][A-Za-z0-9'’\-]*)*"
     r"[.!?]?"
 )
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{2,}(?![A-Za-z])")
 _FORMULA_NEXT = frozenset("₀₁₂₃₄₅₆₇₈₉ₙₘᵢⱼₖ⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ^_=(")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _HAN_RUN = re.compile(
@@ -61,16 +64,29 @@ class SwitchSpan:
     lang: str
 
 
-def _blocked(text: str, masked: Sequence[Span]) -> list[tuple[int, int]]:
-    """Regions never judged: code, URLs, e-mails, LaTeX, quotations and parentheses."""
-    regions = [(start, end) for start, end, _ in masked]
-    regions += [m.span() for m in _QUOTED.finditer(text)]
-    regions += [m.span() for m in _PAREN.finditer(text)]
-    return sorted(regions)
+def _blocked(text: str, masked: Sequence[Span]) -> tuple[list[int], list[int]]:
+    """Regions never judged (code, URLs, e-mails, LaTeX, quotations, parentheses), merged into
+    disjoint sorted intervals: (starts, ends)."""
+    regions = sorted(
+        [(start, end) for start, end, _ in masked]
+        + [m.span() for m in _QUOTED.finditer(text)]
+        + [m.span() for m in _PAREN.finditer(text)]
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in regions:
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
-def _inside(start: int, end: int, regions: Sequence[tuple[int, int]]) -> bool:
-    return any(s <= start and end <= e for s, e in regions)
+def _inside(start: int, end: int, regions: tuple[list[int], list[int]]) -> bool:
+    starts, ends = regions
+    at = bisect.bisect_right(starts, start) - 1
+    return at >= 0 and end <= ends[at]
 
 
 def _glossed(text: str, end: int) -> bool:
@@ -84,6 +100,15 @@ class _Judge:
         self.allowed = {a.lower() for a in allowed}
         self.prompt_words = {w.lower() for w in prompt_words}
         self.strict = strictness == "strict"
+        phrases = [a for a in self.allowed if " " in a]
+        if not self.strict:
+            phrases += JARGON_PHRASES
+        alternation = "|".join(map(re.escape, sorted(phrases, key=len, reverse=True)))
+        self.phrases = re.compile(rf"\b(?:{alternation})\b", re.IGNORECASE) if phrases else None
+
+    def covered(self, segment: str) -> list[tuple[int, int]]:
+        """Ranges of a segment taken by allowed phrases and multi-word jargon (batch size)."""
+        return [m.span() for m in self.phrases.finditer(segment)] if self.phrases else []
 
     def english_word(self, token: str, after_number: bool, sentence: bool) -> bool:
         """Whether a token of a Latin segment in Chinese text is an ordinary English word."""
@@ -141,10 +166,25 @@ def english_in_chinese(
     masked: Sequence[Span],
     *,
     allowed: Collection[str] = (),
-    prompt_words: Collection[str] = (),
+    prompt_words: Collection[str] | Callable[[], Collection[str]] = (),
     strictness: str = "default",
 ) -> list[SwitchSpan]:
-    """English words and phrases used inside a Chinese text."""
+    """English words and phrases used inside a Chinese text.
+
+    ``prompt_words`` may be a function, called only when the text holds a candidate word.
+    """
+    # only segments holding a lower-case English word can be code-switched (outside strict)
+    if strictness != "strict" and not _LOWER_WORD.search(text):
+        return []
+    candidates = [
+        m.start()
+        for m in _LOWER_WORD.finditer(text)
+        if m.group() not in JARGON and is_english_word(m.group())
+    ]
+    if strictness != "strict" and not candidates:
+        return []  # most Chinese texts: Latin script only in names, acronyms and code
+    if callable(prompt_words):
+        prompt_words = prompt_words()
     # identifiers of the response's own code blocks are not words where the prose names them
     in_code = {
         t.lower()
@@ -156,20 +196,30 @@ def english_in_chinese(
     blocked = _blocked(text, masked)
     spans = []
     for m in _SEGMENT.finditer(text):
+        if strictness != "strict":
+            at = bisect.bisect_left(candidates, m.start())
+            if at == len(candidates) or candidates[at] >= m.end():
+                continue
         if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
             continue
         if text[m.end() : m.end() + 1] in _FORMULA_NEXT:
             continue  # a variable in a formula: aₙ, na₁, x²
-        if _code_line(text, m.start()):
-            continue
         tokens = list(_TOKEN.finditer(m.group()))
         words = [t.group() for t in tokens if not any(c.isdigit() for c in t.group())]
         if _title(words):
             continue  # a name in title case: Talk to Transformer, The Great Gatsby
         sentence = len(words) >= 3 and any(w.islower() for w in words)
-        after_number = m.start() > 0 and text[: m.start()].rstrip()[-1:].isdigit()
-        hits = [t for t in tokens if judge.english_word(t.group(), after_number, sentence)]
+        after_number = text[max(0, m.start() - 8) : m.start()].rstrip()[-1:].isdigit()
+        covered = judge.covered(m.group())
+        hits = [
+            t
+            for t in tokens
+            if judge.english_word(t.group(), after_number, sentence)
+            and not any(a <= t.start() < b for a, b in covered)
+        ]
         if not hits or (strictness == "lenient" and len(hits) < 2):
+            continue
+        if _code_line(text, m.start()):
             continue
         start, end = m.start() + hits[0].start(), m.start() + hits[-1].end()
         if sentence:

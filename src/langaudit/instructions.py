@@ -118,19 +118,35 @@ _INSTRUCTION_PATTERNS = (
 )
 
 # Requests for a piece of content in a named language (the rest of the answer may be in another).
+_ZH_CONTENT = (
+    r"(?:句子|例句|邮件|郵件|信|短文|文章|段落|诗|詩|单词|單詞|词|詞|表达|表達|版本|名字|名称|口号"
+    r"|标题|摘要|简介|介绍|對話|对话|对白|歌词|笑话|故事|文案|简历|回复|演讲|致辞|祝福|评论|说明"
+    r"|说法|用法|例子|习语|俗语|谚语)"
+)
+_EN_CONTENT = (
+    r"(?:sentences?|examples?|emails?|letters?|paragraphs?|words?|phrases?|versions?|names?"
+    r"|titles?|slogans?|poems?|poetry|story|stories|summary|translation|idioms?|sayings?"
+    r"|proverbs?|greetings?|wish(?:es)?|jokes?|songs?|lyrics|captions?|descriptions?)"
+)
 _CONTENT_PATTERNS = (
-    # 造一个英文句子 / 给我一个英文例句 / 写一封英文邮件 / 列举三个英文单词
+    # 造一个英文句子 / 给我一个英文例句 / 写一封英文求职信 / 写一句英文的生日祝福
     re.compile(
-        rf"(?:造|写|寫|给我|給我|来|來|列举|列舉|举|舉|提供|生成|翻|起|取)\s*(?:[一二两三四五六七八九十几\d]+\s*)?"
-        rf"(?:个|個|句|段|封|篇|首|条|條|组|組)?\s*(?P<lang>{_ZH_LANG})(?:的)?\s*"
-        r"(?:句子|例句|邮件|郵件|信|短文|文章|段落|诗|詩|单词|單詞|词|詞|表达|表達|版本|名字|名称|口号|标题|摘要|简介|对话|对白|歌词|笑话)"
+        r"(?:造|写|寫|给我|給我|来|來|列举|列舉|举|舉|提供|生成|起|取|教我|说|說)\s*"
+        r"(?:[一二两三四五六七八九十几\d]+\s*)?(?:个|個|句|段|封|篇|首|条|條|组|組|些)?\s*"
+        rf"(?P<lang>{_ZH_LANG})(?:的)?[\u4e00-\u9fff]{{0,4}}?{_ZH_CONTENT}"
     ),
-    # write the email in English / give me an English sentence / three English words
+    # 用英文怎么说 / 英语里有哪些说法 / 英文中如何表达
     re.compile(
-        rf"(?i:\b(?:write|compose|draft|create|make|give|generate|provide|list|suggest)\b"
-        rf"(?:\s+(?:me|us|a|an|the|some|this|that|it|\d+|one|two|three|few))*\s+)"
-        rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+(?:sentences?|examples?|emails?|letters?|paragraphs?|"
-        r"words?|phrases?|versions?|names?|titles?|slogans?|poems?|summary|translation)\b)"
+        rf"(?P<lang>{_ZH_LANG})(?:里|裡|中)?\s*(?:怎么|怎麼|如何|咋)\s*(?:说|說|讲|講|表达|表達|写|寫)"
+    ),
+    re.compile(
+        rf"(?P<lang>{_ZH_LANG})(?:里|裡|中)[^。？！\n]{{0,12}}?(?:说法|表达|表達|单词|單詞|词|詞)"
+    ),
+    # write the email in English / give me an English sentence / a short Chinese poem
+    re.compile(
+        rf"(?i:\b(?:write|compose|draft|create|make|give|generate|provide|list|suggest|teach)\b"
+        rf"(?:\s+[a-z0-9]+){{0,4}}?\s+)"
+        rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+{_EN_CONTENT}\b)"
     ),
     re.compile(
         rf"(?i:\b(?:write|compose|draft|rewrite|put|say)\b(?:\s+\w+){{0,5}}?\s+in\s+)"
@@ -152,7 +168,18 @@ _TRANSLATE_TARGET = (
     re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)"),
 )
 # Every pattern above contains one of these: a cheap test that skips most prompts.
-_MAYBE = re.compile(rf"{_ZH_LANG}|(?i:{_EN_LANG}|translat)|翻|译|譯")
+_MAYBE_HAN = re.compile(f"{_ZH_LANG}|翻|译|譯")
+_MAYBE_WORDS = (*_EN_NAMES, "translat")
+
+
+def _maybe(text: str) -> bool:
+    """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
+    if _MAYBE_HAN.search(text):
+        return True
+    low = text.lower()
+    return any(word in low for word in _MAYBE_WORDS)
+
+
 # A request to translate, not a task that mentions translation ("check whether B is a
 # translation of A"): an imperative, a "translate:" label, or the text starting with it.
 _TRANSLATE_ANY = re.compile(
@@ -201,7 +228,7 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | 
 
 def read_prompt(text: str) -> Ask:
     """The language instruction, content requests and translation request in ``text``."""
-    if not _MAYBE.search(text):
+    if not _maybe(text):
         return NOTHING
     content = tuple(
         dict.fromkeys(_code(m.group("lang")) for p in _CONTENT_PATTERNS for m in p.finditer(text))

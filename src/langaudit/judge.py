@@ -10,6 +10,7 @@ texts holding the other script, punctuation only on texts holding the other widt
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,9 +33,12 @@ MIN_CJK_FOR_MISMATCH = 4
 MIN_ALPHA_FOR_MISMATCH = 12
 #: The model's score below which a language is too uncertain to set or break an expectation.
 MIN_SCORE_FOR_MISMATCH = 0.4
-#: A Simplified/Traditional mix needs this many minority characters, or this minority share.
-MIN_VARIANT_MINORITY = 2
-MIN_VARIANT_SHARE = 0.2
+# A follow-up that continues the conversation keeps its expectation ("好的，继续", "go on").
+_FOLLOW_UP = re.compile(
+    r"^\W*(?:(?:好的?|好吧|行|可以|嗯+|谢谢|多谢|继续|接着(?:说|写)?|然后呢|还有呢?|请继续|再来"
+    r"|go on|continue|keep going|more|next|ok(?:ay)?|thanks?(?: you)?|sure|yes|yeah|please)\W*)+$",
+    re.IGNORECASE,
+)
 
 _INVISIBLE = (
     "".join(
@@ -125,7 +129,8 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
         for i in range(start, end):
             role = turns.roles[i]
             if role in ("system", "user", "context"):
-                _listen(turns, i, role, bool(telling[i]), talk, rules)
+                follow_up = role == "user" and bool(_FOLLOW_UP.match(turns.texts[i]))
+                _listen(turns, i, role, bool(telling[i]) and not follow_up, talk, rules)
             elif role in ("tool_call", "tool_result"):
                 talk.prompt_texts.append(turns.texts[i])  # what the answer may quote
             elif role == "assistant":
@@ -223,12 +228,14 @@ def _check(
     lang = turns.lang[i]
     if telling and expected is not None and _mismatch(turns, i, expected):
         flags.add("lang_mismatch")
-    found = _code_switch(turns, i, talk, rules) if lang in ("zh", "en") else []
+    # content requested in another language makes a bilingual answer: mixing is the point
+    bilingual = bool(talk.requested - {lang})
+    found = _code_switch(turns, i, talk, rules) if lang in ("zh", "en") and not bilingual else []
     if found:
         flags.add("code_switch")
     if lang == "zh" and _variant_mix(int(turns.simplified[i]), int(turns.traditional[i])):
         flags.add("zh_variant_mix")
-    if _punct_mismatch(turns, i):
+    if not bilingual and _punct_mismatch(turns, i):
         flags.add("punct_mismatch")
     return [f for f in FLAGS if f in flags], found
 
@@ -254,15 +261,15 @@ def _holds(turns: Turns, i: int, lang: str) -> bool:
 
 def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> list[dict[str, Any]]:
     lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
-    if lang == "zh" and turns.alpha[i] > 0 and "en" not in talk.requested:
+    if lang == "zh" and turns.alpha[i] > 0:
         found = cs.english_in_chinese(
             text,
             masked,
             allowed=rules.allow_terms,
-            prompt_words=cs.latin_words(talk.prompt_texts),
+            prompt_words=lambda: cs.latin_words(talk.prompt_texts),
             strictness=rules.strictness,
         )
-    elif lang == "en" and turns.cjk[i] > 0 and "zh" not in talk.requested:
+    elif lang == "en" and turns.cjk[i] > 0:
         found = cs.chinese_in_english(
             text,
             masked,
@@ -276,20 +283,16 @@ def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> lis
 
 
 def _variant_mix(simplified: int, traditional: int) -> bool:
-    minority = min(simplified, traditional)
-    if minority == 0:
-        return False
-    return minority >= MIN_VARIANT_MINORITY or minority / (simplified + traditional) >= (
-        MIN_VARIANT_SHARE
-    )
+    """Simplified-only and Traditional-only characters in one text (both at least once)."""
+    return simplified > 0 and traditional > 0
 
 
 def _punct_mismatch(turns: Turns, i: int) -> bool:
     lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
     if lang == "zh" and turns.ascii_punct[i] > 0:
-        return bool(ascii_in_chinese(text, masked))
+        return bool(ascii_in_chinese(text, masked, first=True))
     if lang == "en" and turns.cjk_punct[i] > 0:
-        return bool(wide_in_english(text, masked))
+        return bool(wide_in_english(text, masked, first=True))
     return False
 
 

@@ -59,6 +59,7 @@ _UNITS_WORDS = """
 kg g mg ug μg t lb lbs oz ml l dl cl m cm mm km nm um μm mi ft in yd s ms us ns min h hr hrs hz
 khz mhz ghz b kb mb gb tb pb kib mib gib bps kbps mbps gbps px pt em rem dpi fps mah wh kwh w
 kw mw v mv a ma ω k c f cal kcal j kj pa kpa mpa atm bar mol mmol x
+bit bits byte bytes core cores
 """
 UNITS = frozenset(_UNITS_WORDS.split())
 
@@ -75,6 +76,33 @@ def english_lexicon() -> dict[str, int]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         lexicon: dict[str, int] = json.load(f)
     return lexicon
+
+
+# Jargon of several words, benign like JARGON (the words alone may be ordinary English).
+JARGON_PHRASES = (
+    "batch size",
+    "learning rate",
+    "weight decay",
+    "data loader",
+    "pull request",
+    "merge request",
+    "code review",
+    "unit test",
+    "hidden size",
+    "context window",
+    "few shot",
+    "zero shot",
+    "chain of thought",
+    "system prompt",
+    "user prompt",
+    "open source",
+    "deep learning",
+    "machine learning",
+    "loss function",
+    "activation function",
+    "hot reload",
+    "dark mode",
+)
 
 
 def is_english_word(low: str) -> bool:

@@ -31,6 +31,17 @@ def _next(text: str, pos: int) -> str:
     return text[pos + 1] if pos + 1 < len(text) else ""
 
 
+def _neighbours(text: str, pos: int) -> tuple[str, str]:
+    """The characters before and after ``pos``, skipping spaces ("" at either end)."""
+    i = pos - 1
+    while i >= 0 and text[i] == " ":
+        i -= 1
+    j = pos + 1
+    while j < len(text) and text[j] == " ":
+        j += 1
+    return (text[i] if i >= 0 else ""), (text[j] if j < len(text) else "")
+
+
 def _not_a_sentence_mark(text: str, pos: int) -> bool:
     """Numbers, times, file names, abbreviations, URL schemes, list markers, ellipses."""
     mark, before, after = text[pos], _prev(text, pos), _next(text, pos)
@@ -48,15 +59,25 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
     return mark == "." and before.isalpha() and _prev(text, pos - 1) in (" ", "", ".", "\n")
 
 
-def ascii_in_chinese(text: str, masked: Sequence[Span]) -> list[int]:
-    """Positions of ASCII sentence punctuation that punctuates Chinese text."""
+# Necessary for any finding below: an ASCII mark touching Chinese, or ending a line or clause.
+_ASCII_CANDIDATE = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20”’」』》）] *[,.?!:;]"
+    r"|[,.?!:;] *[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9][,.?!:;] *$",
+    re.M,
+)
+
+
+def ascii_in_chinese(text: str, masked: Sequence[Span], first: bool = False) -> list[int]:
+    """Positions of ASCII sentence punctuation that punctuates Chinese text (only the first
+    one with ``first``)."""
+    if not _ASCII_CANDIDATE.search(text):
+        return []
     found = []
     for m in _ASCII_MARK.finditer(text):
         pos = m.start()
         if _masked(pos, masked) or _not_a_sentence_mark(text, pos):
             continue
-        before = text[:pos].rstrip(" ")[-1:]
-        after = text[pos + 1 :].lstrip(" ")[:1]
+        before, after = _neighbours(text, pos)
         if _HAN_OR_WIDE.match(before):
             found.append(pos)
         elif before.isalnum() and (after in ("", "\n") or _HAN.match(after)):
@@ -65,20 +86,24 @@ def ascii_in_chinese(text: str, masked: Sequence[Span]) -> list[int]:
             clause = text[clause_start:pos]
             if len(_HAN.findall(clause)) >= 2 * len(_LATIN_WORD.findall(clause)):
                 found.append(pos)
+        if first and found:
+            break
     return found
 
 
-def wide_in_english(text: str, masked: Sequence[Span]) -> list[int]:
-    """Positions of full-width punctuation that punctuates English text."""
+def wide_in_english(text: str, masked: Sequence[Span], first: bool = False) -> list[int]:
+    """Positions of full-width punctuation that punctuates English text (only the first one
+    with ``first``)."""
     found = []
     for m in _WIDE_MARK.finditer(text):
         pos = m.start()
         if _masked(pos, masked):
             continue
-        before = text[:pos].rstrip(" ")[-1:]
-        after = text[pos + 1 :].lstrip(" ")[:1]
+        before, after = _neighbours(text, pos)
         if _HAN.match(before) or _HAN.match(after):
             continue  # punctuates Chinese words inside the English text
         if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalpha()):
             found.append(pos)
+            if first:
+                break
     return found

@@ -290,27 +290,31 @@ _CODE_LINE_START = re.compile(
     r"|\s*[A-Za-z_][\w.\[\]'\"]*\s*[-+*/|&]?=\s*\S"
 )
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Candidate lines for _code_lines: lines with code punctuation or a code keyword at the start.
+_CODE_LINE = re.compile(
+    r"^[^\n]*(?:[;{}\]=]|\),)[^\n]*$|^[ \t]*(?:def|class|import|from|return|with|for|if|while"
+    r"|elif|else|try|except|#include|public|private|static|const|let|var|function|SELECT|INSERT"
+    r"|UPDATE|CREATE|@)\b[^\n]*$",
+    re.M,
+)
 
 
 def _code_lines(text: str) -> list[Span]:
     """Lines of code outside code blocks (unfenced code is common in chat data): code syntax at
     the end or the start of the line, and no Chinese in it."""
     spans: list[Span] = []
-    pos = 0
-    for line in text.splitlines(keepends=True):
+    for m in _CODE_LINE.finditer(text):
+        line = m.group()
         body = line.strip()
-        if (
-            body
-            and not _HAN_CHAR.search(body)
-            and (_CODE_LINE_END.search(body) or _CODE_LINE_START.match(line))
-        ):
-            start = pos + len(line) - len(line.lstrip())
-            end = pos + len(line.rstrip())
-            if spans and spans[-1][1] >= start - 1 - (len(line) - len(line.lstrip())):
-                spans[-1] = (spans[-1][0], end, "code")
-            else:
-                spans.append((start, end, "code"))
-        pos += len(line)
+        if not body or _HAN_CHAR.search(body):
+            continue
+        if not (_CODE_LINE_END.search(body) or _CODE_LINE_START.match(line)):
+            continue
+        start, end = m.start() + len(line) - len(line.lstrip()), m.start() + len(line.rstrip())
+        if spans and not text[spans[-1][1] : start].strip():
+            spans[-1] = (spans[-1][0], end, "code")  # consecutive code lines: one block
+        else:
+            spans.append((start, end, "code"))
     return spans
 
 
