@@ -138,8 +138,10 @@ _STRINGS_AND_COMMENTS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#.*$|//.*$")
 def _code_line(text: str, pos: int) -> bool:
     """Whether the line around ``pos`` is code outside a code block: code syntax, and little
     Chinese outside its string literals and comments (machine-translated code has some)."""
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
+    start = text.rfind("\n", max(0, pos - MAX_CODE_LINE), pos) + 1
+    end = text.find("\n", pos, pos + MAX_CODE_LINE)
+    if (start == 0 and pos > MAX_CODE_LINE) or (end < 0 and len(text) - pos > MAX_CODE_LINE):
+        return False  # a line this long is prose
     line = text[start : end if end >= 0 else len(text)]
     bare = _STRINGS_AND_COMMENTS.sub("", line)
     if not _CODE_SYNTAX.search(bare):
@@ -147,6 +149,8 @@ def _code_line(text: str, pos: int) -> bool:
     return len(_HAN.findall(bare)) * 3 <= sum(c.isascii() and c.isalpha() for c in bare)
 
 
+#: Lines longer than this are never taken for code (and are not scanned as such).
+MAX_CODE_LINE = 500
 _TITLE_SMALL_WORDS = frozenset(
     ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "with", "at", "by", "from", "vs"]
 )
@@ -202,8 +206,9 @@ def english_in_chinese(
                 continue
         if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
             continue
-        if text[m.end() : m.end() + 1] in _FORMULA_NEXT:
-            continue  # a variable in a formula: aₙ, na₁, x²
+        following = text[m.end() : m.end() + 1]
+        if following in _FORMULA_NEXT or (following.isascii() and following.isalnum()):
+            continue  # a variable in a formula (aₙ, na₁, x²) or an identifier (file.py)
         tokens = list(_TOKEN.finditer(m.group()))
         words = [t.group() for t in tokens if not any(c.isdigit() for c in t.group())]
         if _title(words):

@@ -118,13 +118,18 @@ def predict(texts: Sequence[str], k: int = 5) -> list[list[tuple[str, float]]]:
     return out
 
 
-def _resolve(pairs: list[tuple[str, float]], has_kana: bool, has_han: bool) -> tuple[str, float]:
-    """Normalise the model's labels: Chinese dialect codes to zh, no Japanese without kana."""
+def _resolve(
+    pairs: list[tuple[str, float]], has_kana: bool, has_han: bool, has_hangul: bool = False
+) -> tuple[str, float]:
+    """Normalise the model's labels: Chinese dialect codes to zh; no Japanese without kana, no
+    Chinese without Han, no Korean without Hangul (full-width punctuation alone misleads it)."""
     scores: dict[str, float] = {}
     for label, prob in pairs:
         code = "zh" if label in _CHINESE else label
         if code == "ja" and not has_kana:
             code = "zh" if has_han else ""
+        if (code == "zh" and not has_han) or (code == "ko" and not has_hangul):
+            code = ""
         if code:
             scores[code] = scores.get(code, 0.0) + prob
     if not scores:
@@ -187,7 +192,7 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> Languages:
     open_ids = np.flatnonzero(~und & ~korean & ~chinese & ~japanese).tolist()
     model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
     for i, text, pairs in zip(open_ids, model_in, predict(model_in), strict=True):
-        code, score = _resolve(pairs, bool(kana[i]), bool(han[i]))
+        code, score = _resolve(pairs, bool(kana[i]), bool(han[i]), bool(hangul[i]))
         if code != "en" and alpha[i] == counts[i, sc.LATIN] and cjk[i] == 0:
             code, score = _english_by_function_words(text) or (code, score)
         out.lang[i], out.score[i], out.by_model[i] = code, score, True

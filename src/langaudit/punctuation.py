@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from .scripts import Span
 
+#: How far back a clause is read to tell a Chinese clause from an English phrase.
+CLAUSE_WINDOW = 200
 _ASCII_MARK = re.compile(r"[,.?!:;]")
 _WIDE_MARK = re.compile(r"[，。？！：；]")
 _HAN_OR_WIDE = re.compile(
@@ -52,8 +54,8 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
     if mark == ":" and text[pos + 1 : pos + 3] == "//":
         return True
     if mark == "." and before.isdigit():
-        line_start = text.rfind("\n", 0, pos) + 1
-        if text[line_start:pos].strip().isdigit():
+        line_start = text.rfind("\n", max(0, pos - 12), pos) + 1
+        if (line_start > 0 or pos <= 12) and text[line_start:pos].strip().isdigit():
             return True  # "1." list marker
     # a single-letter abbreviation: "e.g.", "U.S."
     return mark == "." and before.isalpha() and _prev(text, pos - 1) in (" ", "", ".", "\n")
@@ -82,7 +84,10 @@ def ascii_in_chinese(text: str, masked: Sequence[Span], first: bool = False) -> 
             found.append(pos)
         elif before.isalnum() and (after in ("", "\n") or _HAN.match(after)):
             # "我喜欢Python." is a Chinese clause; "这是 Hello, world! 程序" an English phrase
-            clause_start = max((c.end() for c in _CLAUSE_START.finditer(text, 0, pos)), default=0)
+            window = max(0, pos - CLAUSE_WINDOW)
+            clause_start = max(
+                (c.end() for c in _CLAUSE_START.finditer(text, window, pos)), default=window
+            )
             clause = text[clause_start:pos]
             if len(_HAN.findall(clause)) >= 2 * len(_LATIN_WORD.findall(clause)):
                 found.append(pos)

@@ -214,7 +214,9 @@ _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         "code",
         ("`", "~~~", "{{", "${", ";", "{", "}", "="),
         re.compile(
-            r"```[^\n]*\n.*?(?:```|\Z)|~~~[^\n]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`"
+            # an info string holds no backtick (CommonMark), which also keeps runs of backticks
+            # from backtracking over the rest of the line
+            r"```[^\n`]*\n.*?(?:```|\Z)|~~~[^\n~]*\n.*?(?:~~~|\Z)|``[^\n]+?``|`[^`\n]+`"
             r"|\{\{[^{}\n]{1,80}\}\}|\$\{[A-Za-z_][\w.]*\}",
             re.DOTALL,
         ),
@@ -227,14 +229,16 @@ _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         "email",
         ("@",),
-        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+            r"\.[A-Za-z]{2,}"
+        ),
     ),
     (
         "latex",
         ("$", "\\"),
         re.compile(
-            r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)"
-            r"|\\begin\{(?P<env>[A-Za-z*]+)\}.*?\\end\{(?P=env)\}"
+            r"\$\$.{1,20000}?\$\$|\\\[.{1,20000}?\\\]|\\\(.{1,20000}?\\\)"
             r"|(?<![$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$])",
             re.DOTALL,
         ),
@@ -268,6 +272,8 @@ def mask_spans(text: str) -> list[Span]:
             found = [(start, _url_end(text, start, end), kind) for start, end, kind in found]
         elif kind == "code" and "\n" in text:
             found = sorted([*found, *_code_lines(text)])
+        elif kind == "latex" and "\\begin{" in text:
+            found = sorted([*found, *_latex_environments(text)])
         if not kept:
             kept = found
             continue
@@ -315,6 +321,27 @@ def _code_lines(text: str) -> list[Span]:
             spans[-1] = (spans[-1][0], end, "code")  # consecutive code lines: one block
         else:
             spans.append((start, end, "code"))
+    return spans
+
+
+_BEGIN = re.compile(r"\\begin\{([A-Za-z*]+)\}")
+_END = re.compile(r"\\end\{([A-Za-z*]+)\}")
+
+
+def _latex_environments(text: str) -> list[Span]:
+    """``\\begin{env} ... \\end{env}`` regions, paired with a sorted index of ends (linear in the
+    text, where a back-referencing regex is quadratic on many unclosed environments)."""
+    ends: dict[str, list[int]] = {}
+    for m in _END.finditer(text):
+        ends.setdefault(m.group(1), []).append(m.end())
+    spans: list[Span] = []
+    for m in _BEGIN.finditer(text):
+        if spans and m.start() < spans[-1][1]:
+            continue  # nested inside the environment before
+        closing = ends.get(m.group(1), [])
+        at = bisect.bisect_left(closing, m.end())
+        if at < len(closing):
+            spans.append((m.start(), closing[at], "latex"))
     return spans
 
 
