@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .lexicon import (
     JARGON,
@@ -22,6 +23,7 @@ from .lexicon import (
     TECH_NAMES,
     UNITS,
     english_lexicon,
+    english_words,
     is_english_word,
 )
 from .scripts import Span
@@ -95,16 +97,24 @@ def _glossed(text: str, end: int) -> bool:
     return bool(rest[:1] in "（(" and _HAN.search(rest[:40].split(")")[0].split("）")[0]))
 
 
+@lru_cache(maxsize=64)
+def _phrase_pattern(allowed: tuple[str, ...], strict: bool) -> re.Pattern[str] | None:
+    """Allowed multi-word terms, and multi-word jargon unless strict, as one pattern."""
+    phrases = [*allowed, *(() if strict else JARGON_PHRASES)]
+    if not phrases:
+        return None
+    alternation = "|".join(map(re.escape, sorted(phrases, key=len, reverse=True)))
+    return re.compile(rf"\b(?:{alternation})\b", re.IGNORECASE)
+
+
 class _Judge:
     def __init__(self, allowed: Collection[str], prompt_words: Collection[str], strictness: str):
         self.allowed = {a.lower() for a in allowed}
         self.prompt_words = {w.lower() for w in prompt_words}
         self.strict = strictness == "strict"
-        phrases = [a for a in self.allowed if " " in a]
-        if not self.strict:
-            phrases += JARGON_PHRASES
-        alternation = "|".join(map(re.escape, sorted(phrases, key=len, reverse=True)))
-        self.phrases = re.compile(rf"\b(?:{alternation})\b", re.IGNORECASE) if phrases else None
+        self.phrases = _phrase_pattern(
+            tuple(sorted(a for a in self.allowed if " " in a)), self.strict
+        )
 
     def covered(self, segment: str) -> list[tuple[int, int]]:
         """Ranges of a segment taken by allowed phrases and multi-word jargon (batch size)."""
@@ -180,10 +190,11 @@ def english_in_chinese(
     # only segments holding a lower-case English word can be code-switched (outside strict)
     if strictness != "strict" and not _LOWER_WORD.search(text):
         return []
+    vocabulary = english_words()
     candidates = [
         m.start()
         for m in _LOWER_WORD.finditer(text)
-        if m.group() not in JARGON and is_english_word(m.group())
+        if m.group() in vocabulary and m.group() not in JARGON
     ]
     if strictness != "strict" and not candidates:
         return []  # most Chinese texts: Latin script only in names, acronyms and code

@@ -167,17 +167,16 @@ _TRANSLATE_TARGET = (
     re.compile(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
     re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)"),
 )
-# Every pattern above contains one of these: a cheap test that skips most prompts.
-_MAYBE_HAN = re.compile(f"{_ZH_LANG}|翻|译|譯")
-_MAYBE_WORDS = (*_EN_NAMES, "translat")
-
-
-def _maybe(text: str) -> bool:
-    """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
-    if _MAYBE_HAN.search(text):
-        return True
-    low = text.lower()
-    return any(word in low for word in _MAYBE_WORDS)
+# Every pattern above contains a language name or a word for translating: one literal
+# alternation (no IGNORECASE, which is slow) skips most prompts cheaply.
+_MAYBE = re.compile(
+    "|".join(
+        re.escape(word)
+        for name in (*_EN_NAMES, "translat")
+        for word in sorted({name, name.capitalize(), name.upper(), name.title()})
+    )
+    + f"|{_ZH_LANG}|翻|译|譯"
+)
 
 
 # A request to translate, not a task that mentions translation ("check whether B is a
@@ -228,7 +227,7 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | 
 
 def read_prompt(text: str) -> Ask:
     """The language instruction, content requests and translation request in ``text``."""
-    if not _maybe(text):
+    if not _MAYBE.search(text):
         return NOTHING
     content = tuple(
         dict.fromkeys(_code(m.group("lang")) for p in _CONTENT_PATTERNS for m in p.finditer(text))

@@ -105,9 +105,17 @@ JARGON_PHRASES = (
 )
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Ordinary English words: frequent enough in the lexicon, and not tool names."""
+    return frozenset(
+        word
+        for word, count in english_lexicon().items()
+        if count >= (MIN_SHORT_WORD_FREQUENCY if len(word) <= 3 else MIN_ENGLISH_FREQUENCY)
+        and word not in TECH_NAMES
+    )
+
+
 def is_english_word(low: str) -> bool:
     """A lower-cased token that is an ordinary English word (not a tool name, frequent enough)."""
-    if low in TECH_NAMES:
-        return False
-    threshold = MIN_SHORT_WORD_FREQUENCY if len(low) <= 3 else MIN_ENGLISH_FREQUENCY
-    return english_lexicon().get(low, 0) >= threshold
+    return low in english_words()
