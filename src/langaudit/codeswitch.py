@@ -175,6 +175,38 @@ def _title(words: Sequence[str]) -> bool:
     return len(capitalised) >= 2 and len(capitalised) + len(small) == len(words)
 
 
+def _stops_segment(ch: str) -> bool:
+    return (
+        ch == "\n"
+        or "\u3000" <= ch <= "\u303f"
+        or "\u3400" <= ch <= "\u9fff"
+        or ("\uff00" <= ch <= "\uffef")
+    )
+
+
+def _segments_around(text: str, positions: Sequence[int]) -> list[re.Match[str]]:
+    """The Latin segments that contain the given positions, each once: segments cannot cross
+    Chinese text or line ends, so only a short window around each position is searched."""
+    found: list[re.Match[str]] = []
+    done = -1
+    for pos in positions:
+        if pos < done:
+            continue
+        lo, hi = pos, pos
+        while lo > max(0, pos - 400) and not _stops_segment(text[lo - 1]):
+            lo -= 1
+        while hi < min(len(text), pos + 400) and not _stops_segment(text[hi]):
+            hi += 1
+        inside = positions[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
+        found.extend(
+            m
+            for m in _SEGMENT.finditer(text, lo, hi)
+            if any(m.start() <= p < m.end() for p in inside)
+        )
+        done = hi
+    return found
+
+
 def english_in_chinese(
     text: str,
     masked: Sequence[Span],
@@ -190,14 +222,22 @@ def english_in_chinese(
     # only segments holding a lower-case English word can be code-switched (outside strict)
     if strictness != "strict" and not _LOWER_WORD.search(text):
         return []
+    blocked = _blocked(text, masked)
     vocabulary = english_words()
-    candidates = [
-        m.start()
-        for m in _LOWER_WORD.finditer(text)
-        if m.group() in vocabulary and m.group() not in JARGON
-    ]
-    if strictness != "strict" and not candidates:
-        return []  # most Chinese texts: Latin script only in names, acronyms and code
+    if strictness == "strict":
+        candidates = [
+            m.start() for m in _TOKEN.finditer(text) if not _inside(m.start(), m.end(), blocked)
+        ]
+    else:
+        candidates = [
+            m.start()
+            for m in _LOWER_WORD.finditer(text)
+            if m.group() in vocabulary
+            and m.group() not in JARGON
+            and not _inside(m.start(), m.end(), blocked)
+        ]
+    if not candidates:
+        return []  # most Chinese texts: Latin script only in names, acronyms, code and glosses
     if callable(prompt_words):
         prompt_words = prompt_words()
     # identifiers of the response's own code blocks are not words where the prose names them
@@ -208,13 +248,8 @@ def english_in_chinese(
         for t in _TOKEN.findall(text[start:end])
     }
     judge = _Judge(allowed, [*prompt_words, *in_code], strictness)
-    blocked = _blocked(text, masked)
     spans = []
-    for m in _SEGMENT.finditer(text):
-        if strictness != "strict":
-            at = bisect.bisect_left(candidates, m.start())
-            if at == len(candidates) or candidates[at] >= m.end():
-                continue
+    for m in _segments_around(text, candidates):
         if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
             continue
         following = text[m.end() : m.end() + 1]

@@ -64,7 +64,7 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
 # Necessary for any finding below: an ASCII mark touching Chinese, or ending a line or clause.
 _ASCII_CANDIDATE = re.compile(
     r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20”’」』》）] *[,.?!:;]"
-    r"|[,.?!:;] *[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9][,.?!:;] *$",
+    r"|(?:(?<![0-9])\.|[,?!:;]) *[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9][,.?!:;] *$",
     re.M,
 )
 
@@ -72,10 +72,12 @@ _ASCII_CANDIDATE = re.compile(
 def ascii_in_chinese(text: str, masked: Sequence[Span], first: bool = False) -> list[int]:
     """Positions of ASCII sentence punctuation that punctuates Chinese text (only the first
     one with ``first``)."""
-    if not _ASCII_CANDIDATE.search(text):
-        return []
-    found = []
-    for m in _ASCII_MARK.finditer(text):
+    found: list[int] = []
+    # only marks in a candidate configuration can be findings: visit just those
+    for candidate in _ASCII_CANDIDATE.finditer(text):
+        m = _ASCII_MARK.search(text, candidate.start(), candidate.end())
+        if m is None or (found and m.start() <= found[-1]):
+            continue
         pos = m.start()
         if _masked(pos, masked) or _not_a_sentence_mark(text, pos):
             continue
