@@ -189,6 +189,9 @@ _CONTENT_PATTERNS = (
     re.compile(
         rf"(?P<lang>{_ZH_LANG})(?:里|裡|中)[^。？！\n]{{0,12}}?(?:说法|表达|表達|单词|單詞|词|詞)"
     ),
+    # 教我几句点餐用的英语 / “头脑风暴”的英文是什么
+    re.compile(rf"(?:教我|告诉我|告訴我|来几句|來幾句)[^。？！\n]{{0,15}}?(?P<lang>{_ZH_LANG})"),
+    re.compile(rf"的(?P<lang>{_ZH_LANG})(?:是|叫|怎么|怎麼|如何)"),
     # write the email in English / give me an English sentence / a short Chinese poem
     re.compile(
         rf"(?i:\b(?:write|compose|draft|create|make|give|generate|provide|list|suggest|teach)\b"
@@ -196,7 +199,7 @@ _CONTENT_PATTERNS = (
         rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+{_EN_CONTENT}\b)"
     ),
     re.compile(
-        rf"(?i:\b(?:write|compose|draft|rewrite|put|say)\b(?:\s+\w+){{0,5}}?\s+in\s+)"
+        rf"(?i:\b(?:write|compose|draft|rewrite|put|say)\b(?:\s+\S+){{0,8}}?\s+in\s+)"
         rf"(?P<lang>(?i:{_EN_LANG}))\b"
     ),
 )

@@ -108,6 +108,7 @@ class _Conversation:
     requested: set[str] = field(default_factory=set)  # languages of requested content
     prompt_texts: list[str] = field(default_factory=list)
     untargeted: bool = False  # the last request was a translation without a named target
+    user_lang: str | None = None  # language of the user's last telling turn
 
 
 def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
@@ -168,6 +169,8 @@ def _listen(
         talk.system = ask
         return
     talk.untargeted = False
+    if telling:
+        talk.user_lang = turns.lang[i]
     if ask.lang is not None and ask.source is not None:
         talk.current = _Expected(ask.lang, ask.source)
     elif ask.translation:
@@ -228,8 +231,9 @@ def _check(
     lang = turns.lang[i]
     if telling and expected is not None and _mismatch(turns, i, expected):
         flags.add("lang_mismatch")
-    # content requested in another language makes a bilingual answer: mixing is the point
-    bilingual = bool(talk.requested - {lang})
+    # content requested in another language than the user's makes a bilingual answer: mixing
+    # is the point
+    bilingual = bool(talk.requested) and bool((talk.requested | {talk.user_lang}) - {lang})
     found = _code_switch(turns, i, talk, rules) if lang in ("zh", "en") and not bilingual else []
     if found:
         flags.add("code_switch")
