@@ -277,3 +277,24 @@ def test_inputs_that_backtrack_are_linear(text: str) -> None:
     # Quadratic patterns take minutes on these; linear ones take well under a second.
     row = judged({"prompt": "请回答这个问题。", "response": text})
     assert row["n_turns"] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们今天去公园,然后回家.",
+        "明确病因再治疗.半边出汗的原因有很多",
+        "好的...我们继续",
+        "请打开文件.py看看",
+        "见 `代码,注释` 和 https://例子.com/路径 这里",
+        "圆周率是3.14，约等于22/7。",
+    ],
+)
+def test_vectorised_punctuation_agrees_with_the_rules(text: str) -> None:
+    from langaudit.punctuation import ascii_in_chinese
+    from langaudit.scripts import measure
+
+    measured = measure([text])
+    assert measured.ascii_after_han is not None
+    if measured.ascii_after_han[0] > 0:
+        assert ascii_in_chinese(text, measured.spans[0])

@@ -255,6 +255,11 @@ class _Batch:
             simplified=self._per_turn(counts[:, sc.HAN_SIMPLIFIED]),
             traditional=self._per_turn(counts[:, sc.HAN_TRADITIONAL]),
             ascii_punct=self._per_turn(counts[:, sc.ASCII_PUNCT]),
+            ascii_after_han=self._per_turn(
+                self.measured.ascii_after_han
+                if self.measured.ascii_after_han is not None
+                else np.zeros(len(counts), dtype=np.int64)
+            ),
             cjk_punct=self._per_turn(counts[:, sc.CJK_PUNCT]),
             masked=[self.measured.spans[t] if t >= 0 else [] for t in text_ids],
             offsets=self.offsets,

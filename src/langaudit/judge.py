@@ -74,6 +74,7 @@ class Turns:
     simplified: np.ndarray
     traditional: np.ndarray
     ascii_punct: np.ndarray
+    ascii_after_han: np.ndarray
     cjk_punct: np.ndarray
     masked: Sequence[Sequence[Span]]
     offsets: np.ndarray  # len(records) + 1
@@ -293,6 +294,8 @@ def _variant_mix(simplified: int, traditional: int) -> bool:
 
 def _punct_mismatch(turns: Turns, i: int) -> bool:
     lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
+    if lang == "zh" and turns.ascii_after_han[i] > 0:
+        return True  # found in the vectorised pass: "公园,然后"
     if lang == "zh" and turns.ascii_punct[i] > 0:
         return bool(ascii_in_chinese(text, masked, first=True))
     if lang == "en" and turns.cjk_punct[i] > 0:

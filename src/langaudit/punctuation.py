@@ -49,7 +49,7 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
     mark, before, after = text[pos], _prev(text, pos), _next(text, pos)
     if before.isdigit() and after.isdigit():
         return True  # 3.14, 1,000, 10:30
-    if mark == "." and (after.isalnum() or after == "." or before == "."):
+    if mark == "." and ((after.isascii() and after.isalnum()) or after == "." or before == "."):
         return True  # file.py, e.g., ..., v1.2
     if mark == ":" and text[pos + 1 : pos + 3] == "//":
         return True

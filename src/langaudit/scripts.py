@@ -377,6 +377,9 @@ class Measured:
 
     counts: np.ndarray  # (n_texts, N_CLASSES) int64
     spans: list[list[Span]]
+    #: ASCII , . ? ! : ; right after a Han character or full-width punctuation, outside masked
+    #: regions, not starting "..." or "file.py": certain punctuation-width findings, per text
+    ascii_after_han: np.ndarray | None = None
 
     def letters(self) -> np.ndarray:
         return self.counts[:, LETTER_CLASSES].sum(axis=1)
@@ -412,7 +415,30 @@ def measure(texts: Sequence[str]) -> Measured:
         for start, end, kind in text_spans:
             classes[base + start : base + end] = _MASK_CLASS[kind]
     flat = np.bincount(text_ids * N_CLASSES + classes, minlength=n * N_CLASSES)
-    return Measured(flat.reshape(n, N_CLASSES), spans)
+    ascii_after_han = _ascii_after_han(cps, classes, text_ids, offsets, n)
+    return Measured(flat.reshape(n, N_CLASSES), spans, ascii_after_han)
+
+
+_SENTENCE_MARKS = np.array([ord(c) for c in ",.?!:;"], dtype=np.uint32)
+_CJK_BEFORE = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, CJK_PUNCT], dtype=np.uint8)
+
+
+def _ascii_after_han(
+    cps: np.ndarray, classes: np.ndarray, text_ids: np.ndarray, offsets: np.ndarray, n: int
+) -> np.ndarray:
+    """Per text: ASCII sentence marks that directly follow Chinese (vectorised; marks inside
+    code, URLs and LaTeX are already classed as masked)."""
+    marks = np.flatnonzero(np.isin(cps, _SENTENCE_MARKS) & (classes == ASCII_PUNCT))
+    marks = marks[(marks > 0) & ~np.isin(marks, offsets)]  # a text's first char has no "before"
+    marks = marks[np.isin(classes[marks - 1], _CJK_BEFORE)]
+    following = np.append(cps, 0)[marks + 1]
+    same_text = np.append(text_ids, -1)[marks + 1] == text_ids[marks]
+    ascii_alnum = (following < 128) & np.isin(
+        np.minimum(following, 127),
+        np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.", np.uint8),
+    )
+    dot_inside = (cps[marks] == ord(".")) & same_text & ascii_alnum  # 文件.py, 好的...
+    return np.bincount(text_ids[marks[~dot_inside]], minlength=n)
 
 
 @lru_cache(maxsize=4096)
