@@ -217,16 +217,20 @@ _TRANSLATE_TARGET = (
     re.compile(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
     re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)"),
 )
-# Every pattern above contains a language name or a word for translating: one literal
-# alternation (no IGNORECASE, which is slow) skips most prompts cheaply.
-_MAYBE = re.compile(
-    "|".join(
-        re.escape(word)
-        for name in (*_EN_NAMES, "translat")
-        for word in sorted({name, name.capitalize(), name.upper(), name.title()})
-    )
-    + f"|{_ZH_LANG}|翻|译|譯"
-)
+# Every pattern above contains a language name or a word for translating. Chinese names start
+# with rare characters, so their literal alternation is cheap to search; English names would
+# be tried at nearly every letter, so the prompt's words are looked up in a set instead.
+_MAYBE_ZH = re.compile(f"{_ZH_LANG}|翻|译|譯")
+_ASCII_WORDS = re.compile(r"[a-z]+")
+_NAME_WORDS = frozenset(word for name in _EN_NAMES for word in name.split())
+
+
+def _maybe(text: str) -> bool:
+    """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
+    if _MAYBE_ZH.search(text):
+        return True
+    low = text.lower()
+    return "translat" in low or not _NAME_WORDS.isdisjoint(_ASCII_WORDS.findall(low))
 
 
 # A request to translate, not a task that mentions translation ("check whether B is a
@@ -277,7 +281,7 @@ def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | 
 
 def read_prompt(text: str) -> Ask:
     """The language instruction, content requests and translation request in ``text``."""
-    if not _MAYBE.search(text):
+    if not _maybe(text):
         return NOTHING
     content = tuple(
         dict.fromkeys(_code(m.group("lang")) for p in _CONTENT_PATTERNS for m in p.finditer(text))
