@@ -7,7 +7,7 @@ the file, the line or row and the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -407,7 +407,3 @@ def _unknown_shape(record: Mapping[str, Any]) -> FieldError:
         "name the fields: --prompt-field FIELD --response-field FIELD (dotted paths for nested "
         f"fields), or --format {{{','.join(FORMATS)}}}",
     )
-
-
-def role_texts(turns: Sequence[Turn], role: str) -> list[str]:
-    return [t.text for t in turns if t.role == role]

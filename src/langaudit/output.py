@@ -13,8 +13,6 @@ import orjson
 
 from .errors import UsageError
 
-RESULT_SUFFIXES = (".jsonl", ".parquet")
-
 
 def result_kind(path: str) -> str:
     """``jsonl`` or ``parquet`` from an output path; ``-`` is JSONL on stdout."""
