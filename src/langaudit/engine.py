@@ -207,6 +207,10 @@ def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.round(np.divide(part, whole, out=np.zeros(len(whole)), where=whole > 0), 4)
 
 
+def _or_zeros(values: np.ndarray | None, n: int) -> np.ndarray:
+    return values if values is not None else np.zeros(n, dtype=np.int64)
+
+
 class _Batch:
     """The turns of a batch of records, flattened, measured and identified in one pass.
 
@@ -255,11 +259,8 @@ class _Batch:
             simplified=self._per_turn(counts[:, sc.HAN_SIMPLIFIED]),
             traditional=self._per_turn(counts[:, sc.HAN_TRADITIONAL]),
             ascii_punct=self._per_turn(counts[:, sc.ASCII_PUNCT]),
-            ascii_after_han=self._per_turn(
-                self.measured.ascii_after_han
-                if self.measured.ascii_after_han is not None
-                else np.zeros(len(counts), dtype=np.int64)
-            ),
+            ascii_after_han=self._per_turn(_or_zeros(self.measured.ascii_after_han, len(counts))),
+            ascii_maybe=self._per_turn(_or_zeros(self.measured.ascii_maybe, len(counts))),
             cjk_punct=self._per_turn(counts[:, sc.CJK_PUNCT]),
             masked=[self.measured.spans[t] if t >= 0 else [] for t in text_ids],
             offsets=self.offsets,

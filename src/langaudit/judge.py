@@ -75,6 +75,7 @@ class Turns:
     traditional: np.ndarray
     ascii_punct: np.ndarray
     ascii_after_han: np.ndarray
+    ascii_maybe: np.ndarray
     cjk_punct: np.ndarray
     masked: Sequence[Sequence[Span]]
     offsets: np.ndarray  # len(records) + 1
@@ -108,6 +109,17 @@ class _Conversation:
     current: _Expected | None = None
     requested: set[str] = field(default_factory=set)  # languages of requested content
     prompt_texts: list[str] = field(default_factory=list)
+    _words: set[str] = field(default_factory=set)
+    _words_upto: int = 0
+
+    def prompt_words(self) -> set[str]:
+        """Latin words of the prompt texts so far; extended incrementally, since long
+        conversations ask again after every answer."""
+        if self._words_upto < len(self.prompt_texts):
+            self._words |= cs.latin_words(self.prompt_texts[self._words_upto :])
+            self._words_upto = len(self.prompt_texts)
+        return self._words
+
     untargeted: bool = False  # the last request was a translation without a named target
     user_lang: str | None = None  # language of the user's last telling turn
 
@@ -271,7 +283,7 @@ def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> lis
             text,
             masked,
             allowed=rules.allow_terms,
-            prompt_words=lambda: cs.latin_words(talk.prompt_texts),
+            prompt_words=talk.prompt_words,
             strictness=rules.strictness,
         )
     elif lang == "en" and turns.cjk[i] > 0:
@@ -296,7 +308,7 @@ def _punct_mismatch(turns: Turns, i: int) -> bool:
     lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
     if lang == "zh" and turns.ascii_after_han[i] > 0:
         return True  # found in the vectorised pass: "公园,然后"
-    if lang == "zh" and turns.ascii_punct[i] > 0:
+    if lang == "zh" and turns.ascii_maybe[i] > 0:
         return bool(ascii_in_chinese(text, masked, first=True))
     if lang == "en" and turns.cjk_punct[i] > 0:
         return bool(wide_in_english(text, masked, first=True))

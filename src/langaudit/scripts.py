@@ -380,6 +380,9 @@ class Measured:
     #: ASCII , . ? ! : ; right after a Han character or full-width punctuation, outside masked
     #: regions, not starting "..." or "file.py": certain punctuation-width findings, per text
     ascii_after_han: np.ndarray | None = None
+    #: Other ASCII marks that may punctuate Chinese (before Chinese, or ending a line after a
+    #: letter or digit): texts without any need no closer look, per text
+    ascii_maybe: np.ndarray | None = None
 
     def letters(self) -> np.ndarray:
         return self.counts[:, LETTER_CLASSES].sum(axis=1)
@@ -415,30 +418,58 @@ def measure(texts: Sequence[str]) -> Measured:
         for start, end, kind in text_spans:
             classes[base + start : base + end] = _MASK_CLASS[kind]
     flat = np.bincount(text_ids * N_CLASSES + classes, minlength=n * N_CLASSES)
-    ascii_after_han = _ascii_after_han(cps, classes, text_ids, offsets, n)
-    return Measured(flat.reshape(n, N_CLASSES), spans, ascii_after_han)
+    ascii_after_han, ascii_maybe = _ascii_marks(cps, classes, text_ids, offsets, n)
+    return Measured(flat.reshape(n, N_CLASSES), spans, ascii_after_han, ascii_maybe)
 
 
 _SENTENCE_MARKS = np.array([ord(c) for c in ",.?!:;"], dtype=np.uint32)
 _CJK_BEFORE = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, CJK_PUNCT], dtype=np.uint8)
+_HAN_CLASSES = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL], dtype=np.uint8)
+# Closing quotes and the ideographic space end Chinese text too (not in the CJK punct class).
+_WIDE_CLOSERS = np.array([0x201D, 0x2019, 0x3000], dtype=np.uint32)
+_ASCII_ALNUM_DOT = np.frombuffer(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.", np.uint8
+)
 
 
-def _ascii_after_han(
+def _ascii_marks(
     cps: np.ndarray, classes: np.ndarray, text_ids: np.ndarray, offsets: np.ndarray, n: int
-) -> np.ndarray:
-    """Per text: ASCII sentence marks that directly follow Chinese (vectorised; marks inside
-    code, URLs and LaTeX are already classed as masked)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: ASCII sentence marks that directly follow Chinese (certain findings), and other
+    marks that might punctuate Chinese (vectorised; marks inside code, URLs and LaTeX are
+    already classed as masked)."""
     marks = np.flatnonzero(np.isin(cps, _SENTENCE_MARKS) & (classes == ASCII_PUNCT))
-    marks = marks[(marks > 0) & ~np.isin(marks, offsets)]  # a text's first char has no "before"
-    marks = marks[np.isin(classes[marks - 1], _CJK_BEFORE)]
-    following = np.append(cps, 0)[marks + 1]
-    same_text = np.append(text_ids, -1)[marks + 1] == text_ids[marks]
-    ascii_alnum = (following < 128) & np.isin(
-        np.minimum(following, 127),
-        np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.", np.uint8),
+    if not len(marks):
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    starts = np.isin(marks, offsets) | (marks == 0)  # a text's first char has no "before"
+    before = np.where(starts, OTHER, classes[np.maximum(marks - 1, 0)])
+    padded_cps = np.append(cps, [0, 0])
+    padded_ids = np.append(text_ids, [-1, -1])
+    padded_classes = np.append(classes, [OTHER, OTHER]).astype(np.uint8)
+    same1 = padded_ids[marks + 1] == text_ids[marks]
+    same2 = padded_ids[marks + 2] == text_ids[marks]
+    following = np.where(same1, padded_cps[marks + 1], 0)
+    before_cp = np.where(starts, 0, cps[np.maximum(marks - 1, 0)])
+    after_han = np.isin(before, _CJK_BEFORE) | np.isin(before_cp, _WIDE_CLOSERS)
+    alnum_next = (following < 128) & np.isin(np.minimum(following, 127), _ASCII_ALNUM_DOT)
+    dot_inside = (cps[marks] == ord(".")) & alnum_next  # 文件.py, 好的...
+    certain = after_han & ~dot_inside
+    # before Chinese (directly or after one space), or ending a line after a letter or digit
+    han_next = same1 & np.isin(padded_classes[marks + 1], _HAN_CLASSES)
+    han_next2 = same2 & (following == 32) & np.isin(padded_classes[marks + 2], _HAN_CLASSES)
+    line_end = ~same1 | (following == 10) | (following == 32)
+    alnum_before = np.isin(before, (LATIN, DIGIT))
+    # Chinese, a space, then the mark ("部分 :)")
+    spaced = ~starts & (cps[np.maximum(marks - 1, 0)] == 32) & (marks >= 2)
+    two_back = np.maximum(marks - 2, 0)
+    han_before2 = spaced & (
+        np.isin(classes[two_back], _CJK_BEFORE) | np.isin(cps[two_back], _WIDE_CLOSERS)
     )
-    dot_inside = (cps[marks] == ord(".")) & same_text & ascii_alnum  # 文件.py, 好的...
-    return np.bincount(text_ids[marks[~dot_inside]], minlength=n)
+    maybe = ~certain & (han_next | han_next2 | han_before2 | (alnum_before & line_end))
+    return (
+        np.bincount(text_ids[marks[certain]], minlength=n),
+        np.bincount(text_ids[marks[maybe]], minlength=n),
+    )
 
 
 @lru_cache(maxsize=4096)
