@@ -222,8 +222,10 @@ def english_in_chinese(
     # only segments holding a lower-case English word can be code-switched (outside strict)
     if strictness != "strict" and not _LOWER_WORD.search(text):
         return []
-    blocked = _blocked(text, masked)
     vocabulary = english_words()
+    if strictness != "strict" and not (vocabulary.intersection(_LOWER_WORD.findall(text)) - JARGON):
+        return []  # no English word at all: a set operation, no loop over the words
+    blocked = _blocked(text, masked)
     if strictness == "strict":
         candidates = [
             m.start() for m in _TOKEN.finditer(text) if not _inside(m.start(), m.end(), blocked)

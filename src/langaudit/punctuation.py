@@ -4,6 +4,7 @@ names and abbreviations (file.py, e.g.) and list markers (1.) are not sentences.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -22,7 +23,9 @@ _CLAUSE_START = re.compile(r"[，。？！：；、,.?!:;\n]")
 
 
 def _masked(pos: int, masked: Sequence[Span]) -> bool:
-    return any(start <= pos < end for start, end, _ in masked)
+    """Whether ``pos`` lies in a masked region (sorted and disjoint, as mask_spans returns)."""
+    at = bisect.bisect_right(masked, (pos, float("inf"), "")) - 1
+    return at >= 0 and masked[at][0] <= pos < masked[at][1]
 
 
 def _prev(text: str, pos: int) -> str:

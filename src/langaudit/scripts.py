@@ -274,10 +274,7 @@ def mask_spans(text: str) -> list[Span]:
             found = sorted([*found, *_code_lines(text)])
         elif kind == "latex" and "\\begin{" in text:
             found = sorted([*found, *_latex_environments(text)])
-        if not kept:
-            kept = found
-            continue
-        for span in found:
+        for span in found:  # keep a span only where it overlaps nothing kept before
             at = bisect.bisect_left(kept, span)
             before = kept[at - 1] if at else None
             after = kept[at] if at < len(kept) else None
