@@ -220,8 +220,6 @@ def english_in_chinese(
     ``prompt_words`` may be a function, called only when the text holds a candidate word.
     """
     # only segments holding a lower-case English word can be code-switched (outside strict)
-    if strictness != "strict" and not _LOWER_WORD.search(text):
-        return []
     vocabulary = english_words()
     if strictness != "strict" and not (vocabulary.intersection(_LOWER_WORD.findall(text)) - JARGON):
         return []  # no English word at all: a set operation, no loop over the words
