@@ -50,20 +50,16 @@ def snapshot_langaudit(workdir: Path, who: str) -> dict[str, Any]:
     }
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _git_state() -> str | None:
     try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "src")
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{head}{' + uncommitted changes in src/' if dirty else ''}"
