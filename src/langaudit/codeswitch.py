@@ -11,10 +11,13 @@ Only texts that contain the other script are searched.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from .lexicon import (
     JARGON,
@@ -26,7 +29,7 @@ from .lexicon import (
     english_words,
     is_english_word,
 )
-from .scripts import Span
+from .scripts import LATIN, Span, class_table, word_hashes
 
 _PINYIN_SYLLABLE = (
     r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
@@ -41,6 +44,7 @@ _SEGMENT = re.compile(
     r"[.!?]?"
 )
 _LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{2,}(?![A-Za-z])")
+_LOWER_RUN = re.compile(r"[a-z]+")
 _FORMULA_NEXT = frozenset("₀₁₂₃₄₅₆₇₈₉ₙₘᵢⱼₖ⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ^_=(")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _HAN_RUN = re.compile(
@@ -48,7 +52,9 @@ _HAN_RUN = re.compile(
 )
 _QUOTED = re.compile(
     r"“[^”\n]{1,120}”|‘[^’\n]{1,120}’|「[^」\n]{1,120}」|『[^』\n]{1,120}』|《[^》\n]{1,120}》"
-    r"|\"[^\"\n]{1,120}\"|(?<![A-Za-z])'[^'\n]{1,120}'(?![A-Za-z])"
+    # the lookbehind follows the quote (no letter before it) so that every branch starts with a
+    # literal, which lets the search skip to the next quote character
+    r"|\"[^\"\n]{1,120}\"|'(?<![A-Za-z]')[^'\n]{1,120}'(?![A-Za-z])"
 )
 _PAREN = re.compile(r"[（(][^()（）\n]{1,120}[)）]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -66,13 +72,17 @@ class SwitchSpan:
     lang: str
 
 
-def _blocked(text: str, masked: Sequence[Span]) -> tuple[list[int], list[int]]:
+def _blocked(
+    text: str, masked: Sequence[Span], near: Sequence[int] | None = None
+) -> tuple[list[int], list[int]]:
     """Regions never judged (code, URLs, e-mails, LaTeX, quotations, parentheses), merged into
-    disjoint sorted intervals: (starts, ends)."""
+    disjoint sorted intervals: (starts, ends). Quotations and parentheses never cross a line,
+    so with ``near`` (sorted positions) only the lines holding them are searched for those."""
+    lines = [(0, len(text))] if near is None else _lines_of(text, near)
     regions = sorted(
         [(start, end) for start, end, _ in masked]
-        + [m.span() for m in _QUOTED.finditer(text)]
-        + [m.span() for m in _PAREN.finditer(text)]
+        + [m.span() for lo, hi in lines for m in _QUOTED.finditer(text, lo, hi)]
+        + [m.span() for lo, hi in lines for m in _PAREN.finditer(text, lo, hi)]
     )
     starts: list[int] = []
     ends: list[int] = []
@@ -83,6 +93,17 @@ def _blocked(text: str, masked: Sequence[Span]) -> tuple[list[int], list[int]]:
             starts.append(start)
             ends.append(end)
     return starts, ends
+
+
+def _lines_of(text: str, positions: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, end) of the distinct lines holding the sorted ``positions``."""
+    lines: list[tuple[int, int]] = []
+    for pos in positions:
+        if lines and pos < lines[-1][1]:
+            continue
+        end = text.find("\n", pos)
+        lines.append((text.rfind("\n", 0, pos) + 1, len(text) if end < 0 else end))
+    return lines
 
 
 def _inside(start: int, end: int, regions: tuple[list[int], list[int]]) -> bool:
@@ -115,6 +136,18 @@ class _Judge:
         self.phrases = _phrase_pattern(
             tuple(sorted(a for a in self.allowed if " " in a)), self.strict
         )
+        self._code_words: set[str] | None = None
+
+    def code_words(self, text: str, masked: Sequence[Span]) -> set[str]:
+        """The words of the text's code blocks, lowercased (found once, when first needed)."""
+        if self._code_words is None:
+            self._code_words = {
+                t.lower()
+                for start, end, kind in masked
+                if kind == "code"
+                for t in _TOKEN.findall(text, start, end)
+            }
+        return self._code_words
 
     def covered(self, segment: str) -> list[tuple[int, int]]:
         """Ranges of a segment taken by allowed phrases and multi-word jargon (batch size)."""
@@ -175,13 +208,9 @@ def _title(words: Sequence[str]) -> bool:
     return len(capitalised) >= 2 and len(capitalised) + len(small) == len(words)
 
 
-def _stops_segment(ch: str) -> bool:
-    return (
-        ch == "\n"
-        or "\u3000" <= ch <= "\u303f"
-        or "\u3400" <= ch <= "\u9fff"
-        or ("\uff00" <= ch <= "\uffef")
-    )
+_SEGMENT_STOP = re.compile(r"[\n\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+#: How far around a candidate word its segment is looked for.
+SEGMENT_WINDOW = 400
 
 
 def _segments_around(text: str, positions: Sequence[int]) -> list[re.Match[str]]:
@@ -192,11 +221,12 @@ def _segments_around(text: str, positions: Sequence[int]) -> list[re.Match[str]]
     for pos in positions:
         if pos < done:
             continue
-        lo, hi = pos, pos
-        while lo > max(0, pos - 400) and not _stops_segment(text[lo - 1]):
-            lo -= 1
-        while hi < min(len(text), pos + 400) and not _stops_segment(text[hi]):
-            hi += 1
+        # the nearest stops before (searched in the reversed window) and after
+        window = max(0, pos - SEGMENT_WINDOW)
+        stop = _SEGMENT_STOP.search(text[window:pos][::-1])
+        lo = pos - stop.start() if stop else window
+        stop = _SEGMENT_STOP.search(text, pos, pos + SEGMENT_WINDOW)
+        hi = stop.start() if stop else min(len(text), pos + SEGMENT_WINDOW)
         inside = positions[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
         found.extend(
             m
@@ -214,40 +244,35 @@ def english_in_chinese(
     allowed: Collection[str] = (),
     prompt_words: Collection[str] | Callable[[], Collection[str]] = (),
     strictness: str = "default",
+    words: Sequence[int] | None = None,
 ) -> list[SwitchSpan]:
     """English words and phrases used inside a Chinese text.
 
     ``prompt_words`` may be a function, called only when the text holds a candidate word.
+    ``words`` are the starts of the lower-case words of :func:`vocabulary` outside ``masked``
+    when already known (``Measured.word_at``); they are searched for here otherwise. Strict
+    judging looks at every word instead.
     """
     # only segments holding a lower-case English word can be code-switched (outside strict)
-    vocabulary = english_words()
-    if strictness != "strict" and not (vocabulary.intersection(_LOWER_WORD.findall(text)) - JARGON):
-        return []  # no English word at all: a set operation, no loop over the words
-    blocked = _blocked(text, masked)
+    if strictness != "strict":
+        if words is None:
+            words = vocabulary_words(text, masked)
+        if not len(words):
+            return []  # no English word at all (most Chinese texts)
     if strictness == "strict":
+        blocked = _blocked(text, masked)
         candidates = [
             m.start() for m in _TOKEN.finditer(text) if not _inside(m.start(), m.end(), blocked)
         ]
     else:
-        candidates = [
-            m.start()
-            for m in _LOWER_WORD.finditer(text)
-            if m.group() in vocabulary
-            and m.group() not in JARGON
-            and not _inside(m.start(), m.end(), blocked)
-        ]
+        assert words is not None
+        blocked = _blocked(text, masked, words)
+        candidates = [at for at in words if not _inside(at, _word_end(text, at), blocked)]
     if not candidates:
         return []  # most Chinese texts: Latin script only in names, acronyms, code and glosses
     if callable(prompt_words):
         prompt_words = prompt_words()
-    # identifiers of the response's own code blocks are not words where the prose names them
-    in_code = {
-        t.lower()
-        for start, end, kind in masked
-        if kind == "code"
-        for t in _TOKEN.findall(text[start:end])
-    }
-    judge = _Judge(allowed, [*prompt_words, *in_code], strictness)
+    judge = _Judge(allowed, prompt_words, strictness)
     spans = []
     for m in _segments_around(text, candidates):
         if _inside(m.start(), m.end(), blocked) or _glossed(text, m.end()):
@@ -256,10 +281,10 @@ def english_in_chinese(
         if following in _FORMULA_NEXT or (following.isascii() and following.isalnum()):
             continue  # a variable in a formula (aₙ, na₁, x²) or an identifier (file.py)
         tokens = list(_TOKEN.finditer(m.group()))
-        words = [t.group() for t in tokens if not any(c.isdigit() for c in t.group())]
-        if _title(words):
+        plain = [t.group() for t in tokens if not any(c.isdigit() for c in t.group())]
+        if _title(plain):
             continue  # a name in title case: Talk to Transformer, The Great Gatsby
-        sentence = len(words) >= 3 and any(w.islower() for w in words)
+        sentence = len(plain) >= 3 and any(w.islower() for w in plain)
         after_number = text[max(0, m.start() - 8) : m.start()].rstrip()[-1:].isdigit()
         covered = judge.covered(m.group())
         hits = [
@@ -268,6 +293,8 @@ def english_in_chinese(
             if judge.english_word(t.group(), after_number, sentence)
             and not any(a <= t.start() < b for a, b in covered)
         ]
+        # identifiers of the response's own code blocks are not words where the prose names them
+        hits = [t for t in hits if t.group().lower() not in judge.code_words(text, masked)]
         if not hits or (strictness == "lenient" and len(hits) < 2):
             continue
         if _code_line(text, m.start()):
@@ -277,6 +304,52 @@ def english_in_chinese(
             start, end = m.start(), m.end()
         spans.append(SwitchSpan(start, end, text[start:end], "en"))
     return spans
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> frozenset[str]:
+    """Lower-case words that are evidence of English inside Chinese: frequent words of the
+    English lexicon, less the jargon commonly left untranslated and single letters (variables
+    and options: A 和 B, x)."""
+    return frozenset(w for w in english_words() - JARGON if len(w) > 1)
+
+
+@lru_cache(maxsize=1)
+def vocabulary_hashes() -> np.ndarray:
+    """:func:`vocabulary` for :func:`langaudit.scripts.measure` to find in a whole batch."""
+    return word_hashes(sorted(vocabulary()))
+
+
+def _word_end(text: str, start: int) -> int:
+    m = _LOWER_RUN.match(text, start)
+    return m.end() if m else start
+
+
+@lru_cache(maxsize=1)
+def _latin_runs() -> re.Pattern[str]:
+    """Runs of the letters that scripts.LATIN classes (those with a capital or a letter outside
+    ASCII are in no vocabulary)."""
+    latin = np.flatnonzero(class_table() == LATIN)
+    breaks = np.flatnonzero(np.diff(latin) != 1)
+    firsts, lasts = latin[np.r_[0, breaks + 1]], latin[np.r_[breaks, len(latin) - 1]]
+    ranges = "".join(f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in zip(firsts, lasts, strict=True))
+    return re.compile(f"[{ranges}]+")
+
+
+def vocabulary_words(text: str, masked: Sequence[Span] = ()) -> list[int]:
+    """Starts of the words of :func:`vocabulary` in ``text`` outside ``masked`` (sorted and
+    disjoint, as ``mask_spans`` gives them): whole runs of Latin letters, ended by anything
+    else and by masked regions, that are all ASCII lower case ("café" is no "caf"). A set
+    intersection first, since most Chinese texts hold none."""
+    runs = _latin_runs()
+    bounds = [0, *(edge for start, end, _ in masked for edge in (start, end)), len(text)]
+    gaps = list(zip(bounds[::2], bounds[1::2], strict=True))
+    found = vocabulary().intersection(
+        itertools.chain.from_iterable(runs.findall(text, lo, hi) for lo, hi in gaps)
+    )
+    if not found:
+        return []
+    return [m.start() for lo, hi in gaps for m in runs.finditer(text, lo, hi) if m.group() in found]
 
 
 def chinese_in_english(

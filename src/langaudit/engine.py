@@ -16,6 +16,7 @@ import numpy as np
 
 from . import judge as jd
 from . import scripts as sc
+from .codeswitch import vocabulary_hashes
 from .config import AuditConfig
 from .errors import InputError
 from .formats import FieldError, Shape, Turn, detect_shape
@@ -228,7 +229,7 @@ class _Batch:
         self.text_of = np.full(len(self.turns), -1, dtype=np.int64)
         self.text_of[measured] = np.arange(len(measured))
         texts = [self.turns[i].text for i in measured.tolist()]
-        self.measured = sc.measure(texts)
+        self.measured = sc.measure(texts, vocabulary_hashes())
         self.languages = identify(texts, self.measured)
         counts = self.measured.counts
         self.cjk = counts[:, _CJK].sum(axis=1)
@@ -264,7 +265,21 @@ class _Batch:
             cjk_punct=self._per_turn(counts[:, sc.CJK_PUNCT]),
             masked=[self.measured.spans[t] if t >= 0 else [] for t in text_ids],
             offsets=self.offsets,
+            mark_ptr=self._per_turn_ptr(self.measured.maybe_ptr),
+            mark_at=self.measured.maybe_at,
+            word_ptr=self._per_turn_ptr(self.measured.word_ptr),
+            word_at=self.measured.word_at,
         )
+
+    def _per_turn_ptr(self, ptr: np.ndarray | None) -> np.ndarray | None:
+        """Pointers per text made pointers per turn (unmeasured turns point at nothing): texts
+        are the measured turns in order, so the pointed-at values stay as they are."""
+        if ptr is None:
+            return None
+        per_turn = self._per_turn(np.diff(ptr))
+        out = np.zeros(len(per_turn) + 1, dtype=np.int64)
+        np.cumsum(per_turn, out=out[1:])
+        return out
 
     def _role_texts(self, turn_role: str) -> tuple[np.ndarray, np.ndarray]:
         """(text ids, record ids) of the measured turns with one role."""

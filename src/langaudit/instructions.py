@@ -215,8 +215,10 @@ _TRANSLATE_TARGET = (
         re.S,
     ),
     re.compile(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
-    re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)"),
 )
+# "French translation": tried only on texts with that word (the names would be tried at every
+# letter of every prompt)
+_NAMED_TRANSLATION = re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)")
 # Every pattern above contains a language name or a word for translating. Chinese names start
 # with rare characters, so their literal alternation is cheap to search; English names would
 # be tried at nearly every letter, so the prompt's words are looked up in a set instead.
@@ -225,12 +227,16 @@ _ASCII_WORDS = re.compile(r"[a-z]+")
 _NAME_WORDS = frozenset(word for name in _EN_NAMES for word in name.split())
 
 
+_TRANSLATE_WORDS = frozenset(["translate", "translated", "translating", "translation"])
+#: The English words any English pattern needs one of (each begins with a ``\b``).
+CUE_WORDS = _NAME_WORDS | _TRANSLATE_WORDS
+
+
 def _maybe(text: str) -> bool:
     """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
     if _MAYBE_ZH.search(text):
         return True
-    low = text.lower()
-    return "translat" in low or not _NAME_WORDS.isdisjoint(_ASCII_WORDS.findall(low))
+    return not CUE_WORDS.isdisjoint(_ASCII_WORDS.findall(text.lower()))
 
 
 # A request to translate, not a task that mentions translation ("check whether B is a
@@ -272,6 +278,10 @@ def _code(name: str) -> str:
     return _ZH_NAMES.get(name) or _EN_NAMES[name.lower()]
 
 
+def _named_translation(text: str) -> re.Match[str] | None:
+    return _NAMED_TRANSLATION.search(text) if "translation" in text.lower() else None
+
+
 def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
     for pattern in patterns:
         if m := pattern.search(text):
@@ -288,7 +298,7 @@ def read_prompt(text: str) -> Ask:
     )
     if m := _first(_INSTRUCTION_PATTERNS, text):
         return Ask(_code(m.group("lang")), "instruction", False, content, m.group())
-    if m := _first(_TRANSLATE_TARGET, text):
+    if m := _first(_TRANSLATE_TARGET, text) or _named_translation(text):
         return Ask(_code(m.group("lang")), "translation", True, content, m.group())
     if m := _TRANSLATE_ANY.search(text):
         return Ask(None, "translation", True, content, m.group())

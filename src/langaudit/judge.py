@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,23 @@ class Turns:
     cjk_punct: np.ndarray
     masked: Sequence[Sequence[Span]]
     offsets: np.ndarray  # len(records) + 1
+    #: Per turn (0 for unmeasured ones), where the marks of ``Measured.maybe_at`` and the words
+    #: of ``Measured.word_at`` are: turn ``i``'s at ``mark_at[mark_ptr[i]:mark_ptr[i + 1]]``.
+    #: None when not found in advance: the checks then search the text.
+    mark_ptr: np.ndarray | None = None
+    mark_at: np.ndarray | None = None
+    word_ptr: np.ndarray | None = None
+    word_at: np.ndarray | None = None
+
+    def marks(self, i: int) -> list[int] | None:
+        if self.mark_ptr is None or self.mark_at is None:
+            return None
+        return self.mark_at[self.mark_ptr[i] : self.mark_ptr[i + 1]].tolist()
+
+    def words(self, i: int) -> list[int] | None:
+        if self.word_ptr is None or self.word_at is None:
+            return None
+        return self.word_at[self.word_ptr[i] : self.word_ptr[i + 1]].tolist()
 
 
 @dataclass
@@ -94,11 +112,15 @@ class Verdicts:
     spans: list[list[dict[str, Any]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Expected:
     lang: str  # a code, possibly with a variant: zh-Hant
     source: str
     content: bool = False  # only a requested piece of the answer must be in ``lang``
+    base: str = ""  # the code without the variant: zh
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base", base_lang(self.lang))
 
 
 @dataclass
@@ -128,7 +150,8 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
     """Expected language and flags of every assistant turn and of every record."""
     rules = rules or Rules()
     n = len(turns.roles)
-    telling = _telling(turns)
+    telling = _telling(turns).tolist()
+    needs = _needs(turns, rules)
     turn_expected: list[str | None] = [None] * n
     turn_source: list[str | None] = [None] * n
     turn_flags: list[list[str]] = [[] for _ in range(n)]
@@ -144,7 +167,7 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
             role = turns.roles[i]
             if role in ("system", "user", "context"):
                 follow_up = role == "user" and bool(_FOLLOW_UP.match(turns.texts[i]))
-                _listen(turns, i, role, bool(telling[i]) and not follow_up, talk, rules)
+                _listen(turns, i, role, telling[i] and not follow_up, talk, rules)
             elif role in ("tool_call", "tool_result"):
                 talk.prompt_texts.append(turns.texts[i])  # what the answer may quote
             elif role == "assistant":
@@ -152,7 +175,7 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
                 expected = talk.current or _fallback(talk, rules)
                 if expected is not None:
                     turn_expected[i], turn_source[i] = expected.lang, expected.source
-                flags, found = _check(turns, i, expected, bool(telling[i]), talk, rules)
+                flags, found = _check(turns, i, expected, telling[i], talk, rules, needs[i])
                 turn_flags[i] = flags
                 record_flags.update(flags)
                 spans.extend({"turn": i - start, **s} for s in found)
@@ -177,7 +200,8 @@ def _listen(
             talk.current = _translation(lang, talk, rules)
         return
     ask = read_prompt(text)
-    talk.requested.update(base_lang(c) for c in ask.content)
+    if ask.content:
+        talk.requested.update(base_lang(c) for c in ask.content)
     if role == "system":
         talk.system = ask
         return
@@ -192,9 +216,14 @@ def _listen(
     elif ask.content and not telling:
         talk.current = _Expected(ask.content[0], "instruction", content=True)
     elif telling:
-        talk.current = _fallback(talk, rules) or _Expected(str(turns.lang[i]), "prompt")
+        talk.current = _fallback(talk, rules) or _prompt_expectation(str(turns.lang[i]))
         if ask.content and talk.current.source == "prompt":
             talk.current = _Expected(ask.content[0], "instruction", content=True)
+
+
+@lru_cache(maxsize=256)
+def _prompt_expectation(lang: str) -> _Expected:
+    return _Expected(lang, "prompt")
 
 
 def _fallback(talk: _Conversation, rules: Rules) -> _Expected | None:
@@ -235,10 +264,11 @@ def _check(
     telling: bool,
     talk: _Conversation,
     rules: Rules,
+    needs: int = ~0,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Flags and code-switch spans of one assistant turn."""
-    text = turns.texts[i]
-    if is_blank(text):
+    """Flags and code-switch spans of one assistant turn. ``needs`` (see :func:`_needs`) rules
+    out checks that cannot fail."""
+    if needs & _MAYBE_BLANK and is_blank(turns.texts[i]):
         return ["empty_response"], []
     flags: set[str] = set()
     lang = turns.lang[i]
@@ -247,18 +277,40 @@ def _check(
     # content requested in another language than the user's makes a bilingual answer: mixing
     # is the point
     bilingual = bool(talk.requested) and bool((talk.requested | {talk.user_lang}) - {lang})
-    found = _code_switch(turns, i, talk, rules) if lang in ("zh", "en") and not bilingual else []
+    found = []
+    if needs & _MAYBE_CODE_SWITCH and lang in ("zh", "en") and not bilingual:
+        found = _code_switch(turns, i, talk, rules)
     if found:
         flags.add("code_switch")
-    if lang == "zh" and _variant_mix(int(turns.simplified[i]), int(turns.traditional[i])):
+    if needs & _VARIANT_MIX and lang == "zh":
         flags.add("zh_variant_mix")
-    if not bilingual and _punct_mismatch(turns, i):
+    if needs & _MAYBE_PUNCT and not bilingual and _punct_mismatch(turns, i):
         flags.add("punct_mismatch")
     return [f for f in FLAGS if f in flags], found
 
 
+_MAYBE_BLANK, _MAYBE_CODE_SWITCH, _VARIANT_MIX, _MAYBE_PUNCT = 1, 2, 4, 8
+
+
+def _needs(turns: Turns, rules: Rules) -> list[int]:
+    """Per turn, the checks that can find something (bits), from the batch's arrays at once."""
+    zh = np.array([lang == "zh" for lang in turns.lang], dtype=bool)
+    en = np.array([lang == "en" for lang in turns.lang], dtype=bool)
+    if rules.strictness == "strict" or turns.word_ptr is None:
+        english = turns.alpha > 0
+    else:
+        english = np.diff(turns.word_ptr) > 0
+    needs = np.where((turns.cjk == 0) & (turns.alpha == 0), _MAYBE_BLANK, 0)
+    needs |= np.where((zh & english) | (en & (turns.cjk > 0)), _MAYBE_CODE_SWITCH, 0)
+    # Simplified-only and Traditional-only characters in one text (both at least once)
+    needs |= np.where((turns.simplified > 0) & (turns.traditional > 0), _VARIANT_MIX, 0)
+    punct = zh & ((turns.ascii_after_han > 0) | (turns.ascii_maybe > 0))
+    needs |= np.where(punct | (en & (turns.cjk_punct > 0)), _MAYBE_PUNCT, 0)
+    return needs.tolist()
+
+
 def _mismatch(turns: Turns, i: int, expected: _Expected) -> bool:
-    lang, want = turns.lang[i], base_lang(expected.lang)
+    lang, want = turns.lang[i], expected.base
     if expected.content:
         # a requested piece of content: the answer may be in another language if it holds some
         return lang != want and not _holds(turns, i, want)
@@ -285,6 +337,7 @@ def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> lis
             allowed=rules.allow_terms,
             prompt_words=talk.prompt_words,
             strictness=rules.strictness,
+            words=turns.words(i),
         )
     elif lang == "en" and turns.cjk[i] > 0:
         found = cs.chinese_in_english(
@@ -299,17 +352,12 @@ def _code_switch(turns: Turns, i: int, talk: _Conversation, rules: Rules) -> lis
     return [{"start": s.start, "end": s.end, "text": s.text, "lang": s.lang} for s in found]
 
 
-def _variant_mix(simplified: int, traditional: int) -> bool:
-    """Simplified-only and Traditional-only characters in one text (both at least once)."""
-    return simplified > 0 and traditional > 0
-
-
 def _punct_mismatch(turns: Turns, i: int) -> bool:
     lang, text, masked = turns.lang[i], turns.texts[i], turns.masked[i]
     if lang == "zh" and turns.ascii_after_han[i] > 0:
         return True  # found in the vectorised pass: "公园,然后"
     if lang == "zh" and turns.ascii_maybe[i] > 0:
-        return bool(ascii_in_chinese(text, masked, first=True))
+        return bool(ascii_in_chinese(text, masked, first=True, marks=turns.marks(i)))
     if lang == "en" and turns.cjk_punct[i] > 0:
         return bool(wide_in_english(text, masked, first=True))
     return False

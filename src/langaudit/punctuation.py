@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from .scripts import Span
 
@@ -61,27 +61,37 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
         if (line_start > 0 or pos <= 12) and text[line_start:pos].strip().isdigit():
             return True  # "1." list marker
     # a single-letter abbreviation: "e.g.", "U.S."
-    return mark == "." and before.isalpha() and _prev(text, pos - 1) in (" ", "", ".", "\n")
+    return (
+        mark == "."
+        and before.isascii()
+        and before.isalpha()
+        and _prev(text, pos - 1) in (" ", "", ".", "\n")
+    )
 
 
 # Necessary for any finding below: an ASCII mark touching Chinese, or ending a line or clause.
+# (The Chinese after a mark is looked ahead at, not taken: it may precede the next mark.)
 _ASCII_CANDIDATE = re.compile(
     r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20”’」』》）] *[,.?!:;]"
-    r"|(?:(?<![0-9])\.|[,?!:;]) *[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9][,.?!:;] *$",
+    r"|(?:(?<![0-9])\.|[,?!:;])(?= *[\u3400-\u9fff\uf900-\ufaff])|[A-Za-z0-9][,.?!:;] *$",
     re.M,
 )
 
 
-def ascii_in_chinese(text: str, masked: Sequence[Span], first: bool = False) -> list[int]:
+def ascii_in_chinese(
+    text: str, masked: Sequence[Span], first: bool = False, marks: Iterable[int] | None = None
+) -> list[int]:
     """Positions of ASCII sentence punctuation that punctuates Chinese text (only the first
-    one with ``first``)."""
+    one with ``first``).
+
+    Only marks in a candidate configuration can be findings, and only those are visited:
+    ``marks`` are their positions when known (``Measured.maybe_at`` finds them for a whole
+    batch at once), else they are searched for here.
+    """
     found: list[int] = []
-    # only marks in a candidate configuration can be findings: visit just those
-    for candidate in _ASCII_CANDIDATE.finditer(text):
-        m = _ASCII_MARK.search(text, candidate.start(), candidate.end())
-        if m is None or (found and m.start() <= found[-1]):
+    for pos in _candidate_marks(text) if marks is None else marks:
+        if found and pos <= found[-1]:
             continue
-        pos = m.start()
         if _masked(pos, masked) or _not_a_sentence_mark(text, pos):
             continue
         before, after = _neighbours(text, pos)
@@ -99,6 +109,13 @@ def ascii_in_chinese(text: str, masked: Sequence[Span], first: bool = False) -> 
         if first and found:
             break
     return found
+
+
+def _candidate_marks(text: str) -> Iterator[int]:
+    for candidate in _ASCII_CANDIDATE.finditer(text):
+        m = _ASCII_MARK.search(text, candidate.start(), candidate.end())
+        if m is not None:
+            yield m.start()
 
 
 def wide_in_english(text: str, masked: Sequence[Span], first: bool = False) -> list[int]:

@@ -267,7 +267,10 @@ def mask_spans(text: str) -> list[Span]:
     for kind, triggers, pattern in _MASKS:
         if not any(t in text for t in triggers):
             continue
-        found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
+        if kind == "code" and not any(t in text for t in _FENCE_TRIGGERS):
+            found = []  # no code markup, maybe unfenced code lines
+        else:
+            found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
         if kind == "url":
             found = [(start, _url_end(text, start, end), kind) for start, end, kind in found]
         elif kind == "code" and "\n" in text:
@@ -283,6 +286,7 @@ def mask_spans(text: str) -> list[Span]:
     return kept
 
 
+_FENCE_TRIGGERS = ("`", "~~~", "{{", "${")
 _CODE_LINE_END = re.compile(
     r"[;{}]\s*$|[\]}],?\s*$|\),\s*$|^[}\])]|^(?:with|for|if|while|elif|else|try|except|def|class)\b.*:$"
     r"|^[\w\"']+:\s*[\[{\"'\w].*,$"
@@ -293,12 +297,11 @@ _CODE_LINE_START = re.compile(
     r"|\s*[A-Za-z_][\w.\[\]'\"]*\s*[-+*/|&]?=\s*\S"
 )
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# Candidate lines for _code_lines: lines with code punctuation or a code keyword at the start.
-_CODE_LINE = re.compile(
-    r"^[^\n]*(?:[;{}\]=]|\),)[^\n]*$|^[ \t]*(?:def|class|import|from|return|with|for|if|while"
-    r"|elif|else|try|except|#include|public|private|static|const|let|var|function|SELECT|INSERT"
-    r"|UPDATE|CREATE|@)\b[^\n]*$",
-    re.M,
+# Candidate lines for _code_lines: code punctuation, or a code keyword at the start.
+_CODE_PUNCT = re.compile(r"[;{}\]=]|\),")
+_CODE_KEYWORD = re.compile(
+    r"[ \t]*(?:def|class|import|from|return|with|for|if|while|elif|else|try|except|#include"
+    r"|public|private|static|const|let|var|function|SELECT|INSERT|UPDATE|CREATE|@)\b"
 )
 
 
@@ -306,14 +309,18 @@ def _code_lines(text: str) -> list[Span]:
     """Lines of code outside code blocks (unfenced code is common in chat data): code syntax at
     the end or the start of the line, and no Chinese in it."""
     spans: list[Span] = []
-    for m in _CODE_LINE.finditer(text):
-        line = m.group()
+    pos = 0
+    for line in text.split("\n"):
+        start, pos = pos, pos + len(line) + 1
+        # a Chinese line has Han early on: the search stops there
+        if not line.isascii() and _HAN_CHAR.search(line):
+            continue
         body = line.strip()
-        if not body or _HAN_CHAR.search(body):
+        if not body or not (_CODE_PUNCT.search(line) or _CODE_KEYWORD.match(line)):
             continue
         if not (_CODE_LINE_END.search(body) or _CODE_LINE_START.match(line)):
             continue
-        start, end = m.start() + len(line) - len(line.lstrip()), m.start() + len(line.rstrip())
+        start, end = start + len(line) - len(line.lstrip()), start + len(line.rstrip())
         if spans and not text[spans[-1][1] : start].strip():
             spans[-1] = (spans[-1][0], end, "code")  # consecutive code lines: one block
         else:
@@ -380,6 +387,14 @@ class Measured:
     #: Other ASCII marks that may punctuate Chinese (before Chinese, or ending a line after a
     #: letter or digit): texts without any need no closer look, per text
     ascii_maybe: np.ndarray | None = None
+    #: Where those marks are: positions in their text, text ``i``'s at
+    #: ``maybe_at[maybe_ptr[i]:maybe_ptr[i + 1]]``
+    maybe_ptr: np.ndarray | None = None
+    maybe_at: np.ndarray | None = None
+    #: Starts of the lower-case words of ``vocabulary`` (see :func:`measure`) outside masked
+    #: regions, in texts holding Han; laid out like the marks
+    word_ptr: np.ndarray | None = None
+    word_at: np.ndarray | None = None
 
     def letters(self) -> np.ndarray:
         return self.counts[:, LETTER_CLASSES].sum(axis=1)
@@ -388,20 +403,24 @@ class Measured:
         return self.counts[:, COUNT_FIELDS[name]].sum(axis=1)
 
 
-def measure(texts: Sequence[str]) -> Measured:
-    """Count script classes of every text in one vectorised pass."""
+def measure(texts: Sequence[str], vocabulary: np.ndarray | None = None) -> Measured:
+    """Count script classes of every text in one vectorised pass.
+
+    With ``vocabulary`` (sorted :func:`word_hashes` of lower-case words), also find where those
+    words occur in texts that hold Han: the candidates of English inside Chinese.
+    """
     n = len(texts)
     spans: list[list[Span]] = [[] for _ in range(n)]
     joined = "".join(texts)
     if not joined:
-        return Measured(np.zeros((n, N_CLASSES), dtype=np.int64), spans)
+        nothing, at_zero = np.zeros(n, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
+        no_words = (at_zero, nothing[:0]) if vocabulary is not None else (None, None)
+        counts = np.zeros((n, N_CLASSES), dtype=np.int64)
+        return Measured(counts, spans, nothing, nothing, at_zero, nothing[:0], *no_words)
     cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     lengths = np.fromiter((len(t) for t in texts), np.int64, n)
     text_ids = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    # only texts with a trigger character can hold code, URLs, e-mails or LaTeX
-    triggered = text_ids[(cps < 128) & _TRIGGER_TABLE[np.minimum(cps, 127)]]
-    for i in {*np.unique(triggered).tolist(), *(i for i, t in enumerate(texts) if "www." in t)}:
-        spans[i] = mask_spans(texts[i])
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     table = class_table()
     bmp = cps < 0x10000
     classes = table[np.where(bmp, cps, 0)]
@@ -409,64 +428,180 @@ def measure(texts: Sequence[str]) -> Measured:
         astral = np.flatnonzero(~bmp)
         uniq, inverse = np.unique(cps[astral], return_inverse=True)
         classes[astral] = np.array([_astral_class(int(c)) for c in uniq], np.uint8)[inverse]
-    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    # ASCII punctuation is rare: the triggers of masking and the sentence marks are among it
+    punct = np.flatnonzero(classes == ASCII_PUNCT)
+    # only texts with a trigger character can hold code, URLs, e-mails or LaTeX
+    triggered = text_ids[punct[_TRIGGER_TABLE[cps[punct]]]]
+    for i in {*np.unique(triggered).tolist(), *(i for i, t in enumerate(texts) if "www." in t)}:
+        spans[i] = mask_spans(texts[i])
     for i, text_spans in enumerate(spans):
         base = offsets[i]
         for start, end, kind in text_spans:
             classes[base + start : base + end] = _MASK_CLASS[kind]
     flat = np.bincount(text_ids * N_CLASSES + classes, minlength=n * N_CLASSES)
-    ascii_after_han, ascii_maybe = _ascii_marks(cps, classes, text_ids, offsets, n)
-    return Measured(flat.reshape(n, N_CLASSES), spans, ascii_after_han, ascii_maybe)
+    counts = flat.reshape(n, N_CLASSES)
+    ascii_after_han, maybe = _ascii_marks(cps, classes, text_ids, offsets, lengths, punct)
+    maybe_ptr, maybe_at = _by_text(maybe, text_ids, offsets, n)
+    word_ptr = word_at = None
+    if vocabulary is not None:
+        with_words = (counts[:, list(_HAN_CLASSES)].sum(axis=1) > 0) & (counts[:, LATIN] > 1)
+        words = _vocabulary_words(cps, classes, text_ids, offsets, with_words, vocabulary)
+        word_ptr, word_at = _by_text(words, text_ids, offsets, n)
+    return Measured(
+        counts,
+        spans,
+        np.bincount(text_ids[ascii_after_han], minlength=n),
+        np.diff(maybe_ptr),
+        maybe_ptr,
+        maybe_at,
+        word_ptr,
+        word_at,
+    )
 
 
-_SENTENCE_MARKS = np.array([ord(c) for c in ",.?!:;"], dtype=np.uint32)
+def _by_text(
+    positions: np.ndarray, text_ids: np.ndarray, offsets: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted positions in the joined text as (pointers per text, positions in each text)."""
+    owners = text_ids[positions]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners, minlength=n), out=ptr[1:])
+    return ptr, positions - offsets[owners]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``start, start + 1, ..., start + length - 1`` of every range, in order."""
+    total = int(lengths.sum())
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+#: Longest word hashed (longer runs of letters are no dictionary word).
+MAX_WORD = 40
+_HASH_POWERS = np.array([pow(0x100000001B3, k, 1 << 64) for k in range(MAX_WORD)], dtype=np.uint64)
+
+
+def _hash_runs(cps: np.ndarray, first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit polynomial hash of each run ``cps[first[k]:first[k] + lengths[k]]`` (runs
+    contiguous and covering ``cps``; runs longer than MAX_WORD get a meaningless hash)."""
+    rel = np.arange(len(cps)) - np.repeat(first, lengths)
+    terms = cps.astype(np.uint64) * _HASH_POWERS[np.minimum(rel, MAX_WORD - 1)]
+    return np.add.reduceat(terms, first) if len(first) else np.zeros(0, np.uint64)
+
+
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """Sorted hashes of lower-case ASCII words of 2 to MAX_WORD letters (others are left out),
+    to pass to :func:`measure` as its vocabulary."""
+    kept = [w for w in words if 2 <= len(w) <= MAX_WORD and w.isascii() and w.isalpha()]
+    kept = [w for w in kept if w.islower()]
+    if not kept:
+        return np.zeros(0, np.uint64)
+    lengths = np.fromiter(map(len, kept), np.int64, len(kept))
+    cps = np.frombuffer("".join(kept).encode("ascii"), np.uint8)
+    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return np.unique(_hash_runs(cps, first, lengths))
+
+
+def _vocabulary_words(
+    cps: np.ndarray,
+    classes: np.ndarray,
+    text_ids: np.ndarray,
+    offsets: np.ndarray,
+    selected: np.ndarray,
+    vocabulary: np.ndarray,
+) -> np.ndarray:
+    """Starts (in the joined text) of the words of ``vocabulary`` in the selected texts: whole
+    runs of Latin letters outside masked regions that are all ASCII lower case (what
+    ``codeswitch.vocabulary_words`` finds in one text). Hash collisions only add candidates."""
+    if not selected.any() or not len(vocabulary):
+        return np.zeros(0, np.int64)
+    at = np.flatnonzero(classes == LATIN)
+    at = at[selected[text_ids[at]]]
+    if not len(at):
+        return at
+    text_start = np.zeros(len(cps) + 1, dtype=bool)
+    text_start[offsets] = True
+    first = np.flatnonzero(np.concatenate(([True], (np.diff(at) != 1) | text_start[at[1:]])))
+    lengths = np.diff(np.append(first, len(at)))
+    letters = cps[at]
+    lower = (letters >= ord("a")) & (letters <= ord("z"))
+    whole = np.add.reduceat(lower.astype(np.int64), first) == lengths
+    runs = np.flatnonzero(whole & (lengths >= 2) & (lengths <= MAX_WORD))
+    if not len(runs):
+        return runs
+    where = _ranges(first[runs], lengths[runs])
+    hashes = _hash_runs(letters[where], np.cumsum(lengths[runs]) - lengths[runs], lengths[runs])
+    slot = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
+    return at[first[runs[vocabulary[slot] == hashes]]]
+
+
 _CJK_BEFORE = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, CJK_PUNCT], dtype=np.uint8)
 _HAN_CLASSES = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL], dtype=np.uint8)
 # Closing quotes and the ideographic space end Chinese text too (not in the CJK punct class).
 _WIDE_CLOSERS = np.array([0x201D, 0x2019, 0x3000], dtype=np.uint32)
-_ASCII_ALNUM_DOT = np.frombuffer(
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.", np.uint8
-)
+_ALNUM_DOT_TABLE = np.zeros(128, dtype=bool)
+_ALNUM_DOT_TABLE[list(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")] = True
+_MARK_TABLE = np.zeros(128, dtype=bool)
+_MARK_TABLE[list(b",.?!:;")] = True
 
 
 def _ascii_marks(
-    cps: np.ndarray, classes: np.ndarray, text_ids: np.ndarray, offsets: np.ndarray, n: int
+    cps: np.ndarray,
+    classes: np.ndarray,
+    text_ids: np.ndarray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    punct: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per text: ASCII sentence marks that directly follow Chinese (certain findings), and other
-    marks that might punctuate Chinese (vectorised; marks inside code, URLs and LaTeX are
-    already classed as masked)."""
-    marks = np.flatnonzero(np.isin(cps, _SENTENCE_MARKS) & (classes == ASCII_PUNCT))
+    """Positions of the ASCII sentence marks that directly follow Chinese (certain findings),
+    and of the other marks that may punctuate Chinese, the only ones
+    :func:`~langaudit.punctuation.ascii_in_chinese` needs to look at. Vectorised over the ASCII
+    punctuation ``punct``; marks inside code, URLs and LaTeX are classed as masked by now."""
+    marks = punct[(classes[punct] == ASCII_PUNCT) & _MARK_TABLE[cps[punct]]]
     if not len(marks):
-        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    starts = np.isin(marks, offsets) | (marks == 0)  # a text's first char has no "before"
+        return marks, marks
+    owner = text_ids[marks]
+    first, end = offsets[owner], offsets[owner] + lengths[owner]
+    starts = marks == first  # a text's first char has no "before"
+    last = len(cps) - 1
     before = np.where(starts, OTHER, classes[np.maximum(marks - 1, 0)])
-    padded_cps = np.append(cps, [0, 0])
-    padded_ids = np.append(text_ids, [-1, -1])
-    padded_classes = np.append(classes, [OTHER, OTHER]).astype(np.uint8)
-    same1 = padded_ids[marks + 1] == text_ids[marks]
-    same2 = padded_ids[marks + 2] == text_ids[marks]
-    following = np.where(same1, padded_cps[marks + 1], 0)
     before_cp = np.where(starts, 0, cps[np.maximum(marks - 1, 0)])
+    following = np.where(marks + 1 < end, cps[np.minimum(marks + 1, last)], 0)
     after_han = np.isin(before, _CJK_BEFORE) | np.isin(before_cp, _WIDE_CLOSERS)
-    alnum_next = (following < 128) & np.isin(np.minimum(following, 127), _ASCII_ALNUM_DOT)
+    alnum_next = (following < 128) & _ALNUM_DOT_TABLE[np.minimum(following, 127)]
     dot_inside = (cps[marks] == ord(".")) & alnum_next  # 文件.py, 好的...
     certain = after_han & ~dot_inside
-    # before Chinese (directly or after one space), or ending a line after a letter or digit
-    han_next = same1 & np.isin(padded_classes[marks + 1], _HAN_CLASSES)
-    han_next2 = same2 & (following == 32) & np.isin(padded_classes[marks + 2], _HAN_CLASSES)
-    line_end = ~same1 | (following == 10) | (following == 32)
-    alnum_before = np.isin(before, (LATIN, DIGIT))
-    # Chinese, a space, then the mark ("部分 :)")
-    spaced = ~starts & (cps[np.maximum(marks - 1, 0)] == 32) & (marks >= 2)
-    two_back = np.maximum(marks - 2, 0)
-    han_before2 = spaced & (
-        np.isin(classes[two_back], _CJK_BEFORE) | np.isin(cps[two_back], _WIDE_CLOSERS)
+    # the nearest characters that are not spaces on either side, within the mark's text
+    prev = _skip_spaces(cps, marks - 1, first, -1)
+    nxt = _skip_spaces(cps, marks + 1, end - 1, 1)
+    has_prev, has_next = prev >= first, nxt < end
+    prev, nxt = np.clip(prev, 0, last), np.clip(nxt, 0, last)
+    # Chinese, spaces, the mark ("部分 :)"); the mark (not "1."), spaces, Chinese; a letter or
+    # digit, the mark, spaces, the end of the line
+    han_before = has_prev & (
+        np.isin(classes[prev], _CJK_BEFORE) | np.isin(cps[prev], _WIDE_CLOSERS)
     )
-    maybe = ~certain & (han_next | han_next2 | han_before2 | (alnum_before & line_end))
-    return (
-        np.bincount(text_ids[marks[certain]], minlength=n),
-        np.bincount(text_ids[marks[maybe]], minlength=n),
-    )
+    list_dot = (cps[marks] == ord(".")) & (before == DIGIT)
+    han_after = has_next & np.isin(classes[nxt], _HAN_CLASSES) & ~list_dot
+    line_end = ~has_next | (cps[nxt] == 10)
+    alnum_before = (before == LATIN) | (before == DIGIT)
+    maybe = ~certain & (han_before | han_after | (alnum_before & line_end))
+    return marks[certain], marks[maybe]
+
+
+def _skip_spaces(cps: np.ndarray, at: np.ndarray, limit: np.ndarray, step: int) -> np.ndarray:
+    """From each position, step over ASCII spaces (not past ``limit``): the first position that
+    is not a space, or one step beyond the limit."""
+    at = at.copy()
+    inside = (at <= limit) if step > 0 else (at >= limit)
+    pending = np.flatnonzero(inside)
+    while len(pending):
+        pending = pending[cps[at[pending]] == 32]
+        at[pending] += step
+        pending = pending[
+            (at[pending] <= limit[pending]) if step > 0 else (at[pending] >= limit[pending])
+        ]
+    return at
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,212 @@
+"""Searches done once per batch in ``scripts.measure`` agree with the per-text searches they
+replace: the English-word candidates of code-switching, the ASCII marks that may punctuate
+Chinese, and the unfenced code lines."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from langaudit import codeswitch as cs
+from langaudit import scripts as sc
+from langaudit.punctuation import ascii_in_chinese
+
+# Pieces that make the searched-for configurations likely: words of the lexicon in every case,
+# words glued to letters, digits and masked regions, marks next to Chinese, spaces and line ends.
+_PIECES = st.sampled_from(
+    [
+        "the",
+        "The",
+        "THE",
+        "however",
+        "performance",
+        "evaluate",
+        "softly",
+        "is",
+        "qz",
+        "café",
+        "naïve",
+        "x",
+        "ok",
+        "中",
+        "文",
+        "這",
+        "我们",
+        "，",
+        "。",
+        "”",
+        "」",
+        "（",
+        "）",
+        "(",
+        ")",
+        '"',
+        "'",
+        ",",
+        ".",
+        "?",
+        "!",
+        ":",
+        ";",
+        "...",
+        "e.g.",
+        "1.",
+        "3.14",
+        "file.py",
+        "`",
+        "`code`",
+        "```\nprint(x)\n```",
+        "https://example.com/the",
+        "a@b.com",
+        "$x$",
+        "x = 1;",
+        "\n",
+        " ",
+        "  ",
+        "\t",
+        "5",
+        "_",
+        "-",
+    ]
+)
+_TEXT = st.lists(_PIECES, max_size=30).map("".join)
+_BATCH = st.lists(_TEXT, min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_BATCH)
+def test_batch_word_candidates_equal_the_per_text_search(texts: list[str]) -> None:
+    measured = sc.measure(texts, cs.vocabulary_hashes())
+    assert measured.word_ptr is not None and measured.word_at is not None
+    for i, text in enumerate(texts):
+        batch = measured.word_at[measured.word_ptr[i] : measured.word_ptr[i + 1]].tolist()
+        # only texts with Han outside masked regions can be Chinese and are searched
+        has_han = int(measured.column("han")[i]) > 0
+        alone = cs.vocabulary_words(text, measured.spans[i]) if has_han else []
+        assert batch == alone, text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_BATCH)
+def test_batch_marks_find_what_the_per_text_search_finds(texts: list[str]) -> None:
+    measured = sc.measure(texts)
+    assert measured.maybe_ptr is not None and measured.maybe_at is not None
+    assert measured.ascii_after_han is not None
+    for i, text in enumerate(texts):
+        marks = measured.maybe_at[measured.maybe_ptr[i] : measured.maybe_ptr[i + 1]].tolist()
+        searched = ascii_in_chinese(text, measured.spans[i])
+        given_marks = ascii_in_chinese(text, measured.spans[i], marks=marks)
+        # what the batch search rules out is either certain already or no finding
+        assert set(given_marks) <= set(searched), text
+        certain = int(measured.ascii_after_han[i]) > 0
+        assert bool(searched) == (certain or bool(given_marks)), text
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("然后evaluate一下performance", ["evaluate", "performance"]),
+        ("它 softly 以其", ["softly"]),
+        ("用Python调用OpenAI的API", []),
+        ("见 `the code` 和 https://example.com/the 这里", []),
+        ("咖啡馆叫 café 和 naïve", []),
+        ("THE 和 The 都不是小写词", []),
+    ],
+)
+def test_batch_word_candidates(text: str, words: list[str]) -> None:
+    measured = sc.measure([text], cs.vocabulary_hashes())
+    assert measured.word_at is not None
+    found = [text[at : cs._word_end(text, at)] for at in measured.word_at.tolist()]
+    assert found == words
+
+
+def test_word_hashes_keep_only_lower_case_ascii_words() -> None:
+    hashes = sc.word_hashes(["the", "The", "café", "a", "x" * (sc.MAX_WORD + 1), "hello"])
+    assert len(hashes) == 2
+    assert list(hashes) == sorted(hashes)
+    assert set(sc.word_hashes(["hello"])) <= set(hashes)
+
+
+# The line search of _code_lines as one multi-line regex (what it was before it went line by
+# line, with a cheap look at each line first): both must find the same lines.
+_CODE_LINE_REFERENCE = re.compile(
+    r"^[^\n]*(?:[;{}\]=]|\),)[^\n]*$|^[ \t]*(?:def|class|import|from|return|with|for|if|while"
+    r"|elif|else|try|except|#include|public|private|static|const|let|var|function|SELECT|INSERT"
+    r"|UPDATE|CREATE|@)\b[^\n]*$",
+    re.M,
+)
+
+
+def _reference_code_lines(text: str) -> list[sc.Span]:
+    spans: list[sc.Span] = []
+    for m in _CODE_LINE_REFERENCE.finditer(text):
+        line = m.group()
+        body = line.strip()
+        if not body or re.search(r"[\u3400-\u9fff\uf900-\ufaff]", body):
+            continue
+        if not (sc._CODE_LINE_END.search(body) or sc._CODE_LINE_START.match(line)):
+            continue
+        start, end = m.start() + len(line) - len(line.lstrip()), m.start() + len(line.rstrip())
+        if spans and not text[spans[-1][1] : start].strip():
+            spans[-1] = (spans[-1][0], end, "code")
+        else:
+            spans.append((start, end, "code"))
+    return spans
+
+
+_CODE_PIECES = st.sampled_from(
+    [
+        "x = 1;",
+        "def f():",
+        "import os",
+        "中文;",
+        "if x:",
+        "a",
+        "}",
+        "{",
+        "),",
+        " ",
+        "\t",
+        "\r",
+        "return",
+        "returned",
+        "@app",
+        "key: 'v',",
+        "print(x)",
+        "SELECT *",
+        "é",
+        "=",
+        "\n",
+        "\n",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_CODE_PIECES, max_size=20).map("".join))
+def test_code_lines_equal_the_multiline_search(text: str) -> None:
+    found = sc._code_lines(text)
+    assert found == _reference_code_lines(text)
+    for start, end, _ in found:
+        assert not any("\u4e00" <= c <= "\u9fff" for c in text[start:end])
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "说明如下\nx = compute(a, b);\nresult = x + 1\n以上",
+            ["x = compute(a, b);\nresult = x + 1"],
+        ),
+        ("import numpy as np\nimport pandas as pd", ["import numpy as np\nimport pandas as pd"]),
+        ("第一步：设置 x = 1;\n然后运行", []),
+        ("He said: yes; and left.\nThat is all", []),
+        ("for i in range(10):\n    total += i", ["for i in range(10):\n    total += i"]),
+        ("for i in range(10):\n    print(i)", ["for i in range(10):"]),
+    ],
+)
+def test_code_lines(text: str, code: list[str]) -> None:
+    assert [text[s:e] for s, e, _ in sc._code_lines(text)] == code
