@@ -147,38 +147,71 @@ class _Conversation:
 
 
 def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
-    """Expected language and flags of every assistant turn and of every record."""
+    """Expected language and flags of every assistant turn and of every record.
+
+    Most records are plain conversations: user and assistant turns, no language instruction,
+    translation or content request, no system prompt or configured expectation. There every
+    answer is expected in the language of the last telling user turn, which is found for the
+    whole batch at once; only the answers that a check may flag are looked at one by one. The
+    other records are followed turn by turn.
+    """
     rules = rules or Rules()
     n = len(turns.roles)
+    roles, texts = turns.roles, turns.texts
     telling = _telling(turns).tolist()
     needs = _needs(turns, rules)
+    asks = [
+        read_prompt(texts[i]) if role in ("system", "user") else NOTHING
+        for i, role in enumerate(roles)
+    ]
+    # a follow-up only matters where the turn would otherwise set the expectation
+    follow_up = [
+        role == "user" and telling[i] and bool(_FOLLOW_UP.match(texts[i]))
+        for i, role in enumerate(roles)
+    ]
+    plain = _plain_records(turns, asks, rules)
+    prompt_lang = _prompt_expectations(turns, telling, follow_up)
     turn_expected: list[str | None] = [None] * n
     turn_source: list[str | None] = [None] * n
     turn_flags: list[list[str]] = [[] for _ in range(n)]
     out = Verdicts(turn_expected, turn_source, turn_flags, [], [], [], [])
     for r in range(len(turns.offsets) - 1):
         start, end = int(turns.offsets[r]), int(turns.offsets[r + 1])
-        talk = _Conversation()
         spans: list[dict[str, Any]] = []
         record_flags: set[str] = set()
-        expected: _Expected | None = None
         answered = False
+        talk = _Conversation()
         for i in range(start, end):
-            role = turns.roles[i]
-            if role in ("system", "user", "context"):
-                follow_up = role == "user" and bool(_FOLLOW_UP.match(turns.texts[i]))
-                _listen(turns, i, role, telling[i] and not follow_up, talk, rules)
-            elif role in ("tool_call", "tool_result"):
-                talk.prompt_texts.append(turns.texts[i])  # what the answer may quote
-            elif role == "assistant":
-                answered = True
+            role = roles[i]
+            if not plain[r]:
+                if role in ("system", "user", "context"):
+                    _listen(turns, i, asks[i], telling[i] and not follow_up[i], talk, rules)
+                    continue
+                if role in ("tool_call", "tool_result"):
+                    talk.prompt_texts.append(texts[i])  # what the answer may quote
+                    continue
+            elif role == "user":
+                talk.prompt_texts.append(texts[i])
+                continue
+            if role != "assistant":
+                continue
+            answered = True
+            if plain[r]:
+                lang = prompt_lang[i]
+                expected = _prompt_expectation(lang) if lang is not None else None
+            else:
                 expected = talk.current or _fallback(talk, rules)
-                if expected is not None:
-                    turn_expected[i], turn_source[i] = expected.lang, expected.source
+            if expected is not None:
+                turn_expected[i], turn_source[i] = expected.lang, expected.source
+            if needs[i] or not plain[r]:
                 flags, found = _check(turns, i, expected, telling[i], talk, rules, needs[i])
-                turn_flags[i] = flags
-                record_flags.update(flags)
                 spans.extend({"turn": i - start, **s} for s in found)
+            elif telling[i] and expected is not None and _mismatch(turns, i, expected):
+                flags = ["lang_mismatch"]  # all a plain answer without a candidate can have
+            else:
+                continue
+            turn_flags[i] = flags
+            record_flags.update(flags)
         if not answered:
             record_flags.add("empty_response")
         last = next((j for j in range(end - 1, start - 1, -1) if turn_expected[j]), None)
@@ -189,17 +222,56 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
     return out
 
 
+_PLAIN_ROLES = frozenset({"user", "assistant", "reasoning"})
+
+
+def _plain_records(turns: Turns, asks: Sequence[Ask], rules: Rules) -> list[bool]:
+    """Per record: only user and assistant turns, and nothing asked of the answers' language."""
+    n_records = len(turns.offsets) - 1
+    if rules.expect is not None:
+        return [False] * n_records
+    other = [
+        role not in _PLAIN_ROLES or ask is not NOTHING
+        for role, ask in zip(turns.roles, asks, strict=True)
+    ]
+    record_of = np.repeat(np.arange(n_records), np.diff(turns.offsets))
+    spoilt = np.bincount(record_of[np.array(other, dtype=bool)], minlength=n_records)
+    return (spoilt == 0).tolist()
+
+
+def _prompt_expectations(
+    turns: Turns, telling: Sequence[bool], follow_up: Sequence[bool]
+) -> list[str | None]:
+    """Per turn, the language of the last telling user turn before it in its record (None if
+    there is none): what a plain conversation expects."""
+    n = len(turns.roles)
+    tells = np.array(
+        [
+            role == "user" and t and not f
+            for role, t, f in zip(turns.roles, telling, follow_up, strict=True)
+        ],
+        dtype=bool,
+    )
+    last = np.maximum.accumulate(np.where(tells, np.arange(n), -1)) if n else np.zeros(0, int)
+    record_start = np.repeat(turns.offsets[:-1], np.diff(turns.offsets))
+    langs = turns.lang
+    return [
+        langs[j] if j >= first else None
+        for j, first in zip(last.tolist(), record_start.tolist(), strict=True)
+    ]
+
+
 def _listen(
-    turns: Turns, i: int, role: str, telling: bool, talk: _Conversation, rules: Rules
+    turns: Turns, i: int, ask: Ask, telling: bool, talk: _Conversation, rules: Rules
 ) -> None:
-    """Update what the conversation expects from a system, user or context turn."""
-    text = turns.texts[i]
+    """Update what the conversation expects from a system, user or context turn (``ask``: what
+    :func:`read_prompt` found in it)."""
+    role, text = turns.roles[i], turns.texts[i]
     talk.prompt_texts.append(text)
     if role == "context":  # Alpaca input: the material an untargeted translation is about
         if talk.untargeted and (lang := turns.lang[i]) not in (None, UNDETERMINED):
             talk.current = _translation(lang, talk, rules)
         return
-    ask = read_prompt(text)
     if ask.content:
         talk.requested.update(base_lang(c) for c in ask.content)
     if role == "system":
