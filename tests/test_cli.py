@@ -432,8 +432,20 @@ def test_every_command_has_a_readme_section() -> None:
         assert f"`langaudit {name}`" in sections, (name, list(sections))
 
 
-@pytest.mark.parametrize("option", _scan_options(), ids=lambda o: o.name)
-def test_every_scan_option_is_in_the_readme(option: click.Option) -> None:
-    section = _readme_sections()["`langaudit scan`"]
+_ALL_OPTIONS = [
+    (command, p)
+    for command, cmd in cli.commands.items()
+    for p in cmd.params
+    if isinstance(p, click.Option)
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), _ALL_OPTIONS, ids=[f"{c}-{o.name}" for c, o in _ALL_OPTIONS]
+)
+def test_every_option_is_in_its_commands_readme_section(command: str, option: click.Option) -> None:
+    section = _readme_sections()[f"`langaudit {command}`"]
     names = option.opts + option.secondary_opts
     assert any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", section) for n in names), names
+    help_text = run(command, "--help").stdout
+    assert any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", help_text) for n in names)

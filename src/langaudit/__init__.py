@@ -12,10 +12,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AuditConfig",
+    "AuditStats",
     "InputError",
     "LangauditError",
+    "Report",
     "UsageError",
     "__version__",
+    "audit",
     "result_schema",
     "scan",
     "scan_batch",
@@ -24,6 +27,9 @@ __all__ = [
 
 _LAZY = {
     "AuditConfig": "config",
+    "AuditStats": "report",
+    "Report": "report",
+    "audit": "api",
     "InputError": "errors",
     "LangauditError": "errors",
     "UsageError": "errors",
@@ -34,10 +40,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .api import scan, scan_batch, scan_batches
+    from .api import audit, scan, scan_batch, scan_batches
     from .config import AuditConfig
     from .engine import result_schema
     from .errors import InputError, LangauditError, UsageError
+    from .report import AuditStats, Report
 
 
 def __getattr__(name: str) -> Any:

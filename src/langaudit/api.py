@@ -1,13 +1,14 @@
-"""Public entry points: ``scan`` (a table), ``scan_batches`` (a stream) and ``scan_batch`` (map)."""
+"""Public entry points: ``scan`` (a table), ``scan_batches`` (a stream), ``scan_batch`` (map)
+and ``audit`` (a report)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .config import AuditConfig
-from .engine import ScanLog, result_schema, scan_source
+from .engine import ScanLog, result_schema, scan_source, scan_source_with_turns
 from .errors import UsageError
 from .io import Item, Source, from_object, open_path
 
@@ -21,6 +22,8 @@ def sources_of(source: Any) -> list[Source]:
         return open_path(source)
     if isinstance(source, Source):
         return [source]
+    if isinstance(source, list) and source and all(isinstance(s, Source) for s in source):
+        return list(source)
     if (
         isinstance(source, Sequence)
         and source
@@ -95,4 +98,71 @@ def scan_batch(
         COLUMN_PREFIX + name: table.column(name).to_pylist()
         for name in table.schema.names
         if name != "source"
+    }
+
+
+def audit(
+    source: Any,
+    config: AuditConfig | None = None,
+    *,
+    examples: int = 5,
+    keep_table: bool = True,
+    zh_share: float | None = None,
+    log: ScanLog | None = None,
+    progress: Callable[[Source, int], None] | None = None,
+    **options: Any,
+) -> Any:
+    """Scan ``source`` and return a :class:`langaudit.audit.Report` of the whole dataset.
+
+    ``source`` and ``options`` are as for :func:`scan`. ``examples`` worst records are kept per
+    flag; ``keep_table=False`` keeps only the statistics (bounded memory at any size);
+    ``zh_share`` is the Chinese share of responses you want, for the recommendations.
+    ``progress(source, records)`` is called after every batch.
+    """
+    import pyarrow as pa
+
+    from .report import AuditStats, Report
+
+    if zh_share is not None and not 0 <= zh_share <= 1:
+        raise UsageError(f"zh_share must be between 0 and 1, not {zh_share}")
+    cfg = AuditConfig.from_options(config, **options)
+    log = log if log is not None else ScanLog()
+    stats = AuditStats(examples)
+    batches: list[Any] = []
+    for src in sources_of(source):
+        stats.add_source(src.name)
+        for entries, batch in scan_source_with_turns(src, cfg, log):
+            stats.add_batch(batch, entries)
+            if keep_table:
+                batches.append(batch)
+            if progress is not None:
+                progress(src, batch.num_rows)
+    for name, count in log.skipped_by_source.items():
+        stats.add_skipped(name, count)
+    table = pa.Table.from_batches(batches, schema=result_schema()) if keep_table else None
+    return Report(stats, _input_names(source), _judging_options(cfg), table, zh_share)
+
+
+def _input_names(source: Any) -> list[str]:
+    if isinstance(source, str | os.PathLike):
+        return [os.fspath(source)]
+    if (
+        isinstance(source, Sequence)
+        and source
+        and all(isinstance(s, str | os.PathLike) for s in source)
+    ):
+        return [os.fspath(s) for s in source]
+    return []
+
+
+def _judging_options(cfg: AuditConfig) -> dict[str, Any]:
+    """The options that change what a scan finds, for the report and its commands."""
+    return {
+        "format": cfg.format,
+        "prompt_field": cfg.prompt_field,
+        "response_field": cfg.response_field,
+        "system_field": cfg.system_field,
+        "expect": cfg.expect,
+        "strictness": cfg.strictness,
+        "allow_terms": cfg.allow_terms,
     }

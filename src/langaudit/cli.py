@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,6 +29,55 @@ def cli() -> None:
     """Audit LLM fine-tuning datasets for language consistency."""
 
 
+def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that reads and judges records (scan, audit)."""
+    options = [
+        click.option(
+            "--format",
+            "format_",
+            type=click.Choice(FORMAT_CHOICES),
+            default=None,
+            help="Record shape (default: detected from each file's first record).",
+        ),
+        click.option("--prompt-field", metavar="PATH", help="Dotted path of the prompt text."),
+        click.option("--response-field", metavar="PATH", help="Dotted path of the response text."),
+        click.option("--system-field", metavar="PATH", help="Dotted path of a system prompt."),
+        click.option(
+            "--expect",
+            metavar="LANG",
+            help="Language of responses unless a record says otherwise "
+            "(zh, en, zh-Hans, zh-Hant, ...).",
+        ),
+        click.option(
+            "--strictness",
+            type=click.Choice(["lenient", "default", "strict"]),
+            default="default",
+            show_default=True,
+            help="How much mixing counts as code-switching.",
+        ),
+        click.option(
+            "--allow-terms",
+            metavar="FILE",
+            help="Glossary file: one term per line that is never code-switching.",
+        ),
+        click.option(
+            "--on-error",
+            type=click.Choice(["raise", "skip"]),
+            default="raise",
+            show_default=True,
+            help="Stop at the first unreadable record, or skip and count such records.",
+        ),
+        click.option(
+            "--bad-lines",
+            metavar="FILE",
+            help="With --on-error=skip: write the skipped lines/records to FILE.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -37,45 +87,7 @@ def cli() -> None:
     metavar="FILE",
     help="Where to write one row per record: .jsonl, .parquet, or - for stdout.",
 )
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(FORMAT_CHOICES),
-    default=None,
-    help="Record shape (default: detected from each file's first record).",
-)
-@click.option("--prompt-field", metavar="PATH", help="Dotted path of the prompt text.")
-@click.option("--response-field", metavar="PATH", help="Dotted path of the response text.")
-@click.option("--system-field", metavar="PATH", help="Dotted path of a system prompt.")
-@click.option(
-    "--expect",
-    metavar="LANG",
-    help="Language of responses unless a record says otherwise (zh, en, zh-Hans, zh-Hant, ...).",
-)
-@click.option(
-    "--strictness",
-    type=click.Choice(["lenient", "default", "strict"]),
-    default="default",
-    show_default=True,
-    help="How much mixing counts as code-switching.",
-)
-@click.option(
-    "--allow-terms",
-    metavar="FILE",
-    help="Glossary file: one term per line that is never code-switching.",
-)
-@click.option(
-    "--on-error",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Stop at the first unreadable record, or skip and count such records.",
-)
-@click.option(
-    "--bad-lines",
-    metavar="FILE",
-    help="With --on-error=skip: write the skipped lines/records to FILE.",
-)
+@_reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def scan(
     inputs: tuple[str, ...],
@@ -135,6 +147,175 @@ def scan(
         sink.close()
     if not quiet:
         tally.report(rows, output, log, bad_lines, time.perf_counter() - started)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--html", metavar="FILE", help="Also write the report as one self-contained page.")
+@click.option("--json", "json_", metavar="FILE", help="Also write the report as JSON.")
+@click.option(
+    "--examples",
+    type=click.IntRange(0, 1000),
+    default=5,
+    show_default=True,
+    help="Worst records kept per flag for the report.",
+)
+@click.option(
+    "--zh-share",
+    type=click.FloatRange(0, 1),
+    metavar="SHARE",
+    help="The Chinese share of responses you want (0-1), for the recommendations.",
+)
+@_reading_options
+@click.option("-q", "--quiet", is_flag=True, help="No report in the terminal and no progress.")
+def audit(
+    inputs: tuple[str, ...],
+    html: str | None,
+    json_: str | None,
+    examples: int,
+    zh_share: float | None,
+    format_: str | None,
+    prompt_field: str | None,
+    response_field: str | None,
+    system_field: str | None,
+    expect: str | None,
+    strictness: str,
+    allow_terms: str | None,
+    on_error: str,
+    bad_lines: str | None,
+    quiet: bool,
+) -> None:
+    """Report on INPUTS as a whole: languages, flags, worst examples, what to fix.
+
+    The report goes to the terminal (stdout), and with --html / --json to files. INPUTS are
+    read as by ``langaudit scan``; only statistics and a few examples are kept, so memory
+    stays bounded at any size.
+    """
+    from .api import audit as run_audit
+    from .api import sources_of
+    from .config import read_terms
+    from .engine import ScanLog
+    from .errors import UsageError
+    from .output import BadLineWriter, refuse_overwriting_inputs
+
+    sink = None
+    try:
+        outputs = [path for path in (html, json_) if path]
+        for path in outputs:
+            refuse_overwriting_inputs(path, inputs, what="report")
+        if html and json_ and Path(html).resolve() == Path(json_).resolve():
+            raise UsageError("--html and --json name the same file")
+        if bad_lines:
+            if on_error != "skip":
+                raise UsageError("--bad-lines needs --on-error=skip")
+            refuse_overwriting_inputs(bad_lines, [*inputs, *outputs], what="--bad-lines file")
+        sink = BadLineWriter(bad_lines) if bad_lines else None
+        sources = sources_of(list(inputs))
+        with _Progress(sources, enabled=not quiet) as progress:
+            report = run_audit(
+                sources,
+                examples=examples,
+                keep_table=False,
+                zh_share=zh_share,
+                log=ScanLog(sink=sink),
+                progress=progress.advance,
+                format=format_,
+                prompt_field=prompt_field,
+                response_field=response_field,
+                system_field=system_field,
+                expect=expect,
+                strictness=strictness,
+                allow_terms=read_terms(allow_terms) if allow_terms else None,
+                on_error=on_error,
+            )
+        report.inputs = list(inputs)
+        if allow_terms:
+            report.options["allow_terms_file"] = allow_terms
+        if json_:
+            report.to_json(json_)
+        if html:
+            report.to_html(html)
+    except LangauditError as error:
+        if sink is not None:
+            sink.close(ok=False)
+        _fail(error)
+    if sink is not None:
+        sink.close()
+    if not quiet:
+        from .report_text import console_for
+
+        report.print(console_for(sys.stdout))
+        written = [
+            f"{kind} report written to {path}"
+            for kind, path in (("JSON", json_), ("HTML", html))
+            if path
+        ]
+        for line in written:
+            click.echo(line, err=True)
+
+
+class _Progress:
+    """A progress bar on stderr (rate and time left), shown only on a terminal."""
+
+    def __init__(self, sources: list[Any], enabled: bool = True) -> None:
+        self.sources = sources
+        sizes = [src.size for src in sources]
+        self.total = sum(sizes) if all(size is not None for size in sizes) else None
+        self.done_before: dict[str, int] = {}
+        self.records = 0
+        self.bar: Any = None
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]auditing"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[records]:,} records, {task.fields[rate]}/s"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("audit", total=self.total, records=0, rate="-")
+            self.started = time.perf_counter()
+        return self
+
+    def advance(self, source: Any, records: int) -> None:
+        self.records += records
+        if self.bar is None:
+            return
+        if source.name not in self.done_before:
+            self.done_before[source.name] = (
+                sum(s.size or 0 for s in self.sources[: self.sources.index(source)])
+                if source in self.sources
+                else 0
+            )
+        position = source.position() if source.position is not None else 0
+        rate = self.records / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.update(
+            self.task,
+            completed=self.done_before[source.name] + position,
+            records=self.records,
+            rate=f"{rate:,.0f}",
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 class _Tally:

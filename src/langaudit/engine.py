@@ -108,6 +108,18 @@ class ScanLog:
 
 def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None) -> Iterator[Any]:
     """Annotated Arrow record batches for one source, in record order."""
+    for _, batch in scan_source_with_turns(source, config, log):
+        yield batch
+
+
+Entries = list[tuple[int, list[Turn]]]
+
+
+def scan_source_with_turns(
+    source: Source, config: AuditConfig, log: ScanLog | None = None
+) -> Iterator[tuple[Entries, Any]]:
+    """Like :func:`scan_source`, each batch with the ``(index, turns)`` of its records (for
+    reports that show the texts)."""
     log = log if log is not None else ScanLog()
     log.records.setdefault(source.name, 0)
     shape: Shape | None = None
@@ -127,11 +139,11 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         chars += sum(len(t.text) for t in turns)
         if len(pending) >= config.batch_records or chars >= config.batch_chars:
             log.records[source.name] += len(pending)
-            yield annotate(source.name, shape.format, pending, config.rules)
+            yield pending, annotate(source.name, shape.format, pending, config.rules)
             pending, chars = [], 0
     if pending and shape is not None:
         log.records[source.name] += len(pending)
-        yield annotate(source.name, shape.format, pending, config.rules)
+        yield pending, annotate(source.name, shape.format, pending, config.rules)
 
 
 def _read(

@@ -15,7 +15,7 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -64,10 +64,20 @@ class Item:
 class Source:
     """A named stream of records: a file, an HF folder split, or an in-memory object."""
 
-    def __init__(self, name: str, kind: str, items: Iterable[Item]) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        items: Iterable[Item],
+        size: int | None = None,
+        position: Callable[[], int] | None = None,
+    ) -> None:
         self.name = name
         self.kind = kind
         self._items = items
+        #: Bytes on disk, and how many of them have been read (for progress), when known.
+        self.size = size
+        self.position = position
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self._items)
@@ -97,10 +107,12 @@ def open_path(path: str | os.PathLike[str]) -> list[Source]:
         return [Source(name, kind, _table_items(p, kind))]
     opener = _Opener(p, compression)
     if kind == "json":
-        return [Source(name, "json", _json_items(p, name, opener))]
-    if kind in ("csv", "tsv"):
-        return [Source(name, kind, _csv_items(name, opener, "\t" if kind == "tsv" else ","))]
-    return [Source(name, "jsonl", _jsonl_items(name, opener))]
+        items = _json_items(p, name, opener)
+    elif kind in ("csv", "tsv"):
+        items = _csv_items(name, opener, "\t" if kind == "tsv" else ",")
+    else:
+        kind, items = "jsonl", _jsonl_items(name, opener)
+    return [Source(name, kind, items, opener.size, opener.position)]
 
 
 def _kind_of(p: Path) -> tuple[str, str | None]:
@@ -131,14 +143,26 @@ def _kind_of(p: Path) -> tuple[str, str | None]:
 
 
 class _Opener:
+    """Opens a file, decompressing it, and tells how far into the file on disk reading is."""
+
     def __init__(self, path: Path, compression: str | None) -> None:
         self.path = path
         self.compression = compression
+        self.size = path.stat().st_size
+        self._raw: IO[bytes] | None = None
+
+    def position(self) -> int:
+        """Bytes of the file on disk read so far (read ahead by buffering)."""
+        raw = self._raw
+        if raw is None:
+            return 0
+        return self.size if raw.closed else min(raw.tell(), self.size)
 
     def __call__(self) -> IO[bytes]:
-        if self.compression == "gzip":
-            return cast(IO[bytes], gzip.open(self.path, "rb"))
         raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - returned to the caller
+        self._raw = raw
+        if self.compression == "gzip":
+            return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
         if self.compression == "zstd":
             import zstandard
 

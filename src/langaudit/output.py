@@ -1,4 +1,4 @@
-"""Atomic writers for scan results (JSONL, Parquet) and for skipped input lines."""
+"""Atomic writers for scan results (JSONL, Parquet), reports and skipped input lines."""
 
 from __future__ import annotations
 
@@ -73,6 +73,12 @@ def atomic_path(path: str) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed over it."""
+    with atomic_path(os.fspath(path)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_results(batches: Iterable[Any], path: str, stdout: IO[bytes] | None = None) -> int:
