@@ -151,114 +151,113 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
 
     Most records are plain conversations: user and assistant turns, no language instruction,
     translation or content request, no system prompt or configured expectation. There every
-    answer is expected in the language of the last telling user turn, which is found for the
-    whole batch at once; only the answers that a check may flag are looked at one by one. The
-    other records are followed turn by turn.
+    answer is expected in the language of the last telling user turn, and can only be a
+    mismatch or hold what the batch-wide searches found; that is all worked out for the whole
+    batch at once, and only the answers holding candidates are checked one by one. The other
+    records are followed turn by turn.
     """
     rules = rules or Rules()
-    n = len(turns.roles)
-    roles, texts = turns.roles, turns.texts
-    telling = _telling(turns).tolist()
+    n, n_records = len(turns.roles), len(turns.offsets) - 1
+    roles, texts, langs = turns.roles, turns.texts, turns.lang
+    telling = _telling(turns)
     needs = _needs(turns, rules)
-    asks = [
-        read_prompt(texts[i]) if role in ("system", "user") else NOTHING
+    asks = {
+        i: ask
         for i, role in enumerate(roles)
-    ]
+        if role in ("system", "user") and (ask := read_prompt(texts[i])) is not NOTHING
+    }
+    user = np.array([role == "user" for role in roles], dtype=bool)
+    answer = np.array([role == "assistant" for role in roles], dtype=bool)
+    record_of = np.repeat(np.arange(n_records), np.diff(turns.offsets))
+    plain = _plain_records(turns, asks, rules, record_of)
     # a follow-up only matters where the turn would otherwise set the expectation
-    follow_up = [
-        role == "user" and telling[i] and bool(_FOLLOW_UP.match(texts[i]))
-        for i, role in enumerate(roles)
-    ]
-    plain = _plain_records(turns, asks, rules)
-    prompt_lang = _prompt_expectations(turns, telling, follow_up)
+    follow_up = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(user & telling).tolist():
+        follow_up[i] = bool(_FOLLOW_UP.match(texts[i]))
+    # plain records: the expectation of each answer is the language of the last telling user
+    # turn before it in its record
+    tells = user & telling & ~follow_up
+    last = np.maximum.accumulate(np.where(tells, np.arange(n), -1)) if n else np.zeros(0, int)
+    cue = np.where(last >= turns.offsets[record_of], last, -1)
+    lang_of = np.array(langs, dtype=object)
+    expectation = np.full(n, None, dtype=object)
+    expectation[cue >= 0] = lang_of[cue[cue >= 0]]
+    plain_answer = answer & plain[record_of]
+    mismatch = plain_answer & telling & (cue >= 0) & (lang_of != expectation)
+
     turn_expected: list[str | None] = [None] * n
     turn_source: list[str | None] = [None] * n
     turn_flags: list[list[str]] = [[] for _ in range(n)]
-    out = Verdicts(turn_expected, turn_source, turn_flags, [], [], [], [])
-    for r in range(len(turns.offsets) - 1):
+    expected_at = np.flatnonzero(plain_answer & (cue >= 0))
+    for i, lang in zip(expected_at.tolist(), expectation[expected_at].tolist(), strict=True):
+        turn_expected[i], turn_source[i] = lang, "prompt"
+    for i in np.flatnonzero(mismatch & (needs == 0)).tolist():
+        turn_flags[i] = ["lang_mismatch"]  # all a plain answer without candidates can have
+    record_flags: list[set[str]] = [set() for _ in range(n_records)]
+    for r in np.unique(record_of[mismatch]).tolist():
+        record_flags[r].add("lang_mismatch")
+    spans: list[list[dict[str, Any]]] = [[] for _ in range(n_records)]
+    # plain answers holding candidates: the full checks, with the prompts before them
+    for i in np.flatnonzero(plain_answer & (needs != 0)).tolist():
+        r = int(record_of[i])
+        start = int(turns.offsets[r])
+        talk = _Conversation(prompt_texts=[texts[j] for j in range(start, i) if user[j]])
+        lang = expectation[i]
+        expected = _prompt_expectation(lang) if lang is not None else None
+        flags, found = _check(turns, i, expected, bool(telling[i]), talk, rules, int(needs[i]))
+        turn_flags[i] = flags
+        record_flags[r].update(flags)
+        spans[r].extend({"turn": i - start, **s} for s in found)
+    # the other records, turn by turn
+    telling_list, needs_list = telling.tolist(), needs.tolist()
+    for r in np.flatnonzero(~plain).tolist():
         start, end = int(turns.offsets[r]), int(turns.offsets[r + 1])
-        spans: list[dict[str, Any]] = []
-        record_flags: set[str] = set()
-        answered = False
         talk = _Conversation()
         for i in range(start, end):
             role = roles[i]
-            if not plain[r]:
-                if role in ("system", "user", "context"):
-                    _listen(turns, i, asks[i], telling[i] and not follow_up[i], talk, rules)
-                    continue
-                if role in ("tool_call", "tool_result"):
-                    talk.prompt_texts.append(texts[i])  # what the answer may quote
-                    continue
-            elif role == "user":
-                talk.prompt_texts.append(texts[i])
-                continue
-            if role != "assistant":
-                continue
-            answered = True
-            if plain[r]:
-                lang = prompt_lang[i]
-                expected = _prompt_expectation(lang) if lang is not None else None
-            else:
+            if role in ("system", "user", "context"):
+                tells_here = telling_list[i] and not follow_up[i]
+                _listen(turns, i, asks.get(i, NOTHING), tells_here, talk, rules)
+            elif role in ("tool_call", "tool_result"):
+                talk.prompt_texts.append(texts[i])  # what the answer may quote
+            elif role == "assistant":
                 expected = talk.current or _fallback(talk, rules)
-            if expected is not None:
-                turn_expected[i], turn_source[i] = expected.lang, expected.source
-            if needs[i] or not plain[r]:
-                flags, found = _check(turns, i, expected, telling[i], talk, rules, needs[i])
-                spans.extend({"turn": i - start, **s} for s in found)
-            elif telling[i] and expected is not None and _mismatch(turns, i, expected):
-                flags = ["lang_mismatch"]  # all a plain answer without a candidate can have
-            else:
-                continue
-            turn_flags[i] = flags
-            record_flags.update(flags)
-        if not answered:
-            record_flags.add("empty_response")
-        last = next((j for j in range(end - 1, start - 1, -1) if turn_expected[j]), None)
-        out.expected.append(turn_expected[last] if last is not None else None)
-        out.source.append(turn_source[last] if last is not None else None)
-        out.flags.append([f for f in FLAGS if f in record_flags])
-        out.spans.append(spans)
-    return out
+                if expected is not None:
+                    turn_expected[i], turn_source[i] = expected.lang, expected.source
+                flags, found = _check(
+                    turns, i, expected, telling_list[i], talk, rules, needs_list[i]
+                )
+                turn_flags[i] = flags
+                record_flags[r].update(flags)
+                spans[r].extend({"turn": i - start, **s} for s in found)
+    # per record: empty without an answer; the expectation of its last answer that has one
+    answered = np.bincount(record_of[answer], minlength=n_records) > 0
+    for r in np.flatnonzero(~answered).tolist():
+        record_flags[r].add("empty_response")
+    with_expectation = np.flatnonzero([e is not None for e in turn_expected])
+    last_expected = np.full(n_records, -1)
+    np.maximum.at(last_expected, record_of[with_expectation], with_expectation)
+    expected_out = [turn_expected[j] if j >= 0 else None for j in last_expected.tolist()]
+    source_out = [turn_source[j] if j >= 0 else None for j in last_expected.tolist()]
+    flags_out = [[f for f in FLAGS if f in fs] if fs else [] for fs in record_flags]
+    return Verdicts(
+        turn_expected, turn_source, turn_flags, expected_out, source_out, flags_out, spans
+    )
 
 
 _PLAIN_ROLES = frozenset({"user", "assistant", "reasoning"})
 
 
-def _plain_records(turns: Turns, asks: Sequence[Ask], rules: Rules) -> list[bool]:
+def _plain_records(
+    turns: Turns, asks: dict[int, Ask], rules: Rules, record_of: np.ndarray
+) -> np.ndarray:
     """Per record: only user and assistant turns, and nothing asked of the answers' language."""
     n_records = len(turns.offsets) - 1
     if rules.expect is not None:
-        return [False] * n_records
-    other = [
-        role not in _PLAIN_ROLES or ask is not NOTHING
-        for role, ask in zip(turns.roles, asks, strict=True)
-    ]
-    record_of = np.repeat(np.arange(n_records), np.diff(turns.offsets))
-    spoilt = np.bincount(record_of[np.array(other, dtype=bool)], minlength=n_records)
-    return (spoilt == 0).tolist()
-
-
-def _prompt_expectations(
-    turns: Turns, telling: Sequence[bool], follow_up: Sequence[bool]
-) -> list[str | None]:
-    """Per turn, the language of the last telling user turn before it in its record (None if
-    there is none): what a plain conversation expects."""
-    n = len(turns.roles)
-    tells = np.array(
-        [
-            role == "user" and t and not f
-            for role, t, f in zip(turns.roles, telling, follow_up, strict=True)
-        ],
-        dtype=bool,
-    )
-    last = np.maximum.accumulate(np.where(tells, np.arange(n), -1)) if n else np.zeros(0, int)
-    record_start = np.repeat(turns.offsets[:-1], np.diff(turns.offsets))
-    langs = turns.lang
-    return [
-        langs[j] if j >= first else None
-        for j, first in zip(last.tolist(), record_start.tolist(), strict=True)
-    ]
+        return np.zeros(n_records, dtype=bool)
+    other = np.array([role not in _PLAIN_ROLES for role in turns.roles], dtype=bool)
+    other[list(asks)] = True
+    return np.bincount(record_of[other], minlength=n_records) == 0
 
 
 def _listen(
@@ -364,7 +363,7 @@ def _check(
 _MAYBE_BLANK, _MAYBE_CODE_SWITCH, _VARIANT_MIX, _MAYBE_PUNCT = 1, 2, 4, 8
 
 
-def _needs(turns: Turns, rules: Rules) -> list[int]:
+def _needs(turns: Turns, rules: Rules) -> np.ndarray:
     """Per turn, the checks that can find something (bits), from the batch's arrays at once."""
     zh = np.array([lang == "zh" for lang in turns.lang], dtype=bool)
     en = np.array([lang == "en" for lang in turns.lang], dtype=bool)
@@ -378,7 +377,7 @@ def _needs(turns: Turns, rules: Rules) -> list[int]:
     needs |= np.where((turns.simplified > 0) & (turns.traditional > 0), _VARIANT_MIX, 0)
     punct = zh & ((turns.ascii_after_han > 0) | (turns.ascii_maybe > 0))
     needs |= np.where(punct | (en & (turns.cjk_punct > 0)), _MAYBE_PUNCT, 0)
-    return needs.tolist()
+    return needs
 
 
 def _mismatch(turns: Turns, i: int, expected: _Expected) -> bool:
