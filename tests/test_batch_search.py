@@ -130,13 +130,19 @@ def test_word_hashes_keep_only_lower_case_ascii_words() -> None:
     assert set(sc.word_hashes(["hello"])) <= set(hashes)
 
 
-# The line search of _code_lines as one multi-line regex (what it was before it went line by
-# line, with a cheap look at each line first): both must find the same lines.
+# The line search of _code_lines as multi-line regexes (what it was before it went line by line
+# and looked at the ends of lines without a regex): both must find the same lines.
 _CODE_LINE_REFERENCE = re.compile(
     r"^[^\n]*(?:[;{}\]=]|\),)[^\n]*$|^[ \t]*(?:def|class|import|from|return|with|for|if|while"
     r"|elif|else|try|except|#include|public|private|static|const|let|var|function|SELECT|INSERT"
     r"|UPDATE|CREATE|@)\b[^\n]*$",
     re.M,
+)
+
+
+_CODE_LINE_END_REFERENCE = re.compile(
+    r"[;{}]\s*$|[\]}],?\s*$|\),\s*$|^[}\])]|^(?:with|for|if|while|elif|else|try|except|def|class)\b.*:$"
+    r"|^[\w\"']+:\s*[\[{\"'\w].*,$"
 )
 
 
@@ -147,7 +153,7 @@ def _reference_code_lines(text: str) -> list[sc.Span]:
         body = line.strip()
         if not body or re.search(r"[\u3400-\u9fff\uf900-\ufaff]", body):
             continue
-        if not (sc._CODE_LINE_END.search(body) or sc._CODE_LINE_START.match(line)):
+        if not (_CODE_LINE_END_REFERENCE.search(body) or sc._CODE_LINE_START.match(line)):
             continue
         start, end = m.start() + len(line) - len(line.lstrip()), m.start() + len(line.rstrip())
         if spans and not text[spans[-1][1] : start].strip():
@@ -159,6 +165,15 @@ def _reference_code_lines(text: str) -> list[sc.Span]:
 
 _CODE_PIECES = st.sampled_from(
     [
+        "],",
+        "},",
+        ",",
+        "else:",
+        "with open(f) as g:",
+        "class",
+        "x:",
+        "]",
+        "[",
         "x = 1;",
         "def f():",
         "import os",

@@ -36,15 +36,18 @@ def _next(text: str, pos: int) -> str:
     return text[pos + 1] if pos + 1 < len(text) else ""
 
 
-def _neighbours(text: str, pos: int) -> tuple[str, str]:
-    """The characters before and after ``pos``, skipping spaces ("" at either end)."""
+def _neighbours(text: str, pos: int, masked: Sequence[Span]) -> tuple[str, str]:
+    """The characters before and after ``pos``, skipping spaces ("" at either end; U+FFFD for
+    a character of a masked region: part of a URL or code, not of the sentence)."""
     i = pos - 1
     while i >= 0 and text[i] == " ":
         i -= 1
     j = pos + 1
     while j < len(text) and text[j] == " ":
         j += 1
-    return (text[i] if i >= 0 else ""), (text[j] if j < len(text) else "")
+    before = "" if i < 0 else ("\ufffd" if _masked(i, masked) else text[i])
+    after = "" if j >= len(text) else ("\ufffd" if _masked(j, masked) else text[j])
+    return before, after
 
 
 def _not_a_sentence_mark(text: str, pos: int) -> bool:
@@ -94,7 +97,7 @@ def ascii_in_chinese(
             continue
         if _masked(pos, masked) or _not_a_sentence_mark(text, pos):
             continue
-        before, after = _neighbours(text, pos)
+        before, after = _neighbours(text, pos, masked)
         if _HAN_OR_WIDE.match(before):
             found.append(pos)
         elif before.isalnum() and (after in ("", "\n") or _HAN.match(after)):
@@ -104,7 +107,8 @@ def ascii_in_chinese(
                 (c.end() for c in _CLAUSE_START.finditer(text, window, pos)), default=window
             )
             clause = text[clause_start:pos]
-            if len(_HAN.findall(clause)) >= 2 * len(_LATIN_WORD.findall(clause)):
+            han = len(_HAN.findall(clause))
+            if han and han >= 2 * len(_LATIN_WORD.findall(clause)):
                 found.append(pos)
         if first and found:
             break
@@ -126,7 +130,7 @@ def wide_in_english(text: str, masked: Sequence[Span], first: bool = False) -> l
         pos = m.start()
         if _masked(pos, masked):
             continue
-        before, after = _neighbours(text, pos)
+        before, after = _neighbours(text, pos, masked)
         if _HAN.match(before) or _HAN.match(after):
             continue  # punctuates Chinese words inside the English text
         if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalpha()):

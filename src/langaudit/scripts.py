@@ -287,10 +287,24 @@ def mask_spans(text: str) -> list[Span]:
 
 
 _FENCE_TRIGGERS = ("`", "~~~", "{{", "${")
-_CODE_LINE_END = re.compile(
-    r"[;{}]\s*$|[\]}],?\s*$|\),\s*$|^[}\])]|^(?:with|for|if|while|elif|else|try|except|def|class)\b.*:$"
-    r"|^[\w\"']+:\s*[\[{\"'\w].*,$"
-)
+# Lines that end (or start) like code: "x = f(a);", "{", "],", "foo(a),", "} else {", "if x:",
+# "key: 'value',". A function on the stripped line's ends, where a regex search would try
+# every position.
+_BLOCK_HEAD = re.compile(r"(?:with|for|if|while|elif|else|try|except|def|class)\b")
+_KEY_VALUE = re.compile(r"[\w\"']+:\s*[\[{\"'\w]")
+
+
+def _ends_like_code(body: str) -> bool:
+    """Whether a stripped, non-empty line ends or starts like a line of code."""
+    last = body[-1]
+    if last in ";{}]" or body[0] in "}])":
+        return True
+    if last == ",":
+        before = body[-2:-1]
+        return before in ("]", "}", ")") or bool(_KEY_VALUE.match(body))
+    return last == ":" and bool(_BLOCK_HEAD.match(body))
+
+
 _CODE_LINE_START = re.compile(
     r"\s*(?:def |class |import |from \S+ import |return\b|#include|public |private |static "
     r"|const |let |var |function\b|elif |except\b|SELECT |INSERT |UPDATE |CREATE |@\w+)"
@@ -318,7 +332,7 @@ def _code_lines(text: str) -> list[Span]:
         body = line.strip()
         if not body or not (_CODE_PUNCT.search(line) or _CODE_KEYWORD.match(line)):
             continue
-        if not (_CODE_LINE_END.search(body) or _CODE_LINE_START.match(line)):
+        if not (_ends_like_code(body) or _CODE_LINE_START.match(line)):
             continue
         start, end = start + len(line) - len(line.lstrip()), start + len(line.rstrip())
         if spans and not text[spans[-1][1] : start].strip():
