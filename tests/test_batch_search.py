@@ -225,3 +225,41 @@ def test_code_lines_equal_the_multiline_search(text: str) -> None:
 )
 def test_code_lines(text: str, code: list[str]) -> None:
     assert [text[s:e] for s, e, _ in sc._code_lines(text)] == code
+
+
+_PROMPT_PIECES = st.sampled_from(
+    [
+        "Translate",
+        "translation",
+        "TRANSLATED",
+        "translator",
+        "English",
+        "english",
+        "Chinese",
+        "french",
+        "Frenchman",
+        "中文",
+        "英语",
+        "英",
+        "翻",
+        "译",
+        "西班牙",
+        "西班牙语",
+        "请",
+        "hello",
+        "in",
+        " ",
+        "\n",
+        "é",
+        "5",
+        ":",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_PROMPT_PIECES, max_size=12).map("".join), min_size=1, max_size=6))
+def test_batch_cue_test_equals_the_per_text_one(texts: list[str]) -> None:
+    from langaudit import instructions
+
+    assert instructions.have_cues(texts).tolist() == [instructions._maybe(t) for t in texts]

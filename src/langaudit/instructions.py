@@ -9,7 +9,10 @@ in English"), or a translation request ("翻译成英文", "translate the follow
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 # Language names -> codes. Longer names first so that 繁体中文 wins over 中文.
 _ZH_NAMES: dict[str, str] = {
@@ -232,6 +235,20 @@ _TRANSLATE_WORDS = frozenset(["translate", "translated", "translating", "transla
 CUE_WORDS = _NAME_WORDS | _TRANSLATE_WORDS
 
 
+def have_cues(texts: Sequence[str]) -> np.ndarray:
+    """Whether each text passes the cheap test of :func:`read_prompt` (a language name or a
+    word for translating), for many texts at once: texts without are NOTHING."""
+    from .scripts import texts_with_words
+
+    found = texts_with_words(texts, sorted(CUE_WORDS))
+    joined = "\n".join(texts)
+    starts = [m.start() for m in _MAYBE_ZH.finditer(joined)]
+    if starts:
+        offsets = np.cumsum([0, *(len(t) + 1 for t in texts)])[:-1]
+        found[np.searchsorted(offsets, starts, side="right") - 1] = True
+    return found
+
+
 def _maybe(text: str) -> bool:
     """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
     if _MAYBE_ZH.search(text):
@@ -282,23 +299,44 @@ def _named_translation(text: str) -> re.Match[str] | None:
     return _NAMED_TRANSLATION.search(text) if "translation" in text.lower() else None
 
 
-def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
+def _first(
+    patterns: tuple[re.Pattern[str], ...], text: str, skip: frozenset[re.Pattern[str]]
+) -> re.Match[str] | None:
     for pattern in patterns:
-        if m := pattern.search(text):
+        if pattern not in skip and (m := pattern.search(text)):
             return m
     return None
 
 
+# Patterns that can only match with an English language name or word for translating: not
+# tried on texts without one (their alternations of names are costly to search).
+_ENGLISH_ONLY = frozenset(
+    p
+    for p in (*_CONTENT_PATTERNS, *_INSTRUCTION_PATTERNS, *_TRANSLATE_TARGET)
+    if _EN_LANG in p.pattern and _ANY_LANG not in p.pattern
+)
+_NOTHING_SKIPPED: frozenset[re.Pattern[str]] = frozenset()
+
+
 def read_prompt(text: str) -> Ask:
     """The language instruction, content requests and translation request in ``text``."""
-    if not _maybe(text):
+    english = not CUE_WORDS.isdisjoint(_ASCII_WORDS.findall(text.lower()))
+    if not english and not _MAYBE_ZH.search(text):
         return NOTHING
+    skip = _NOTHING_SKIPPED if english else _ENGLISH_ONLY
     content = tuple(
-        dict.fromkeys(_code(m.group("lang")) for p in _CONTENT_PATTERNS for m in p.finditer(text))
+        dict.fromkeys(
+            _code(m.group("lang"))
+            for p in _CONTENT_PATTERNS
+            if p not in skip
+            for m in p.finditer(text)
+        )
     )
-    if m := _first(_INSTRUCTION_PATTERNS, text):
+    if m := _first(_INSTRUCTION_PATTERNS, text, skip):
         return Ask(_code(m.group("lang")), "instruction", False, content, m.group())
-    if m := _first(_TRANSLATE_TARGET, text) or _named_translation(text):
+    if m := _first(_TRANSLATE_TARGET, text, skip) or (
+        _named_translation(text) if english else None
+    ):
         return Ask(_code(m.group("lang")), "translation", True, content, m.group())
     if m := _TRANSLATE_ANY.search(text):
         return Ask(None, "translation", True, content, m.group())

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import codeswitch as cs
 from .config import Rules
-from .instructions import NOTHING, Ask, base_lang, read_prompt
+from .instructions import NOTHING, Ask, base_lang, have_cues, read_prompt
 from .langid import UNDETERMINED
 from .punctuation import ascii_in_chinese, wide_in_english
 from .scripts import Span
@@ -161,10 +161,12 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
     roles, texts, langs = turns.roles, turns.texts, turns.lang
     telling = _telling(turns)
     needs = _needs(turns, rules)
+    prompts = [i for i, role in enumerate(roles) if role in ("system", "user")]
+    cued = have_cues([texts[i] for i in prompts])
     asks = {
         i: ask
-        for i, role in enumerate(roles)
-        if role in ("system", "user") and (ask := read_prompt(texts[i])) is not NOTHING
+        for i, cue in zip(prompts, cued.tolist(), strict=True)
+        if cue and (ask := read_prompt(texts[i])) is not NOTHING
     }
     user = np.array([role == "user" for role in roles], dtype=bool)
     answer = np.array([role == "assistant" for role in roles], dtype=bool)

@@ -516,6 +516,36 @@ def word_hashes(words: Sequence[str]) -> np.ndarray:
     return np.unique(_hash_runs(cps, first, lengths))
 
 
+def texts_with_words(texts: Sequence[str], words: Sequence[str]) -> np.ndarray:
+    """Whether each text holds one of ``words`` (ASCII letters) as a whole run of ASCII letters,
+    in any case: one vectorised pass over many texts instead of a word search in each."""
+    n = len(texts)
+    found = np.zeros(n, dtype=bool)
+    joined = "".join(texts)
+    vocabulary = word_hashes([w.lower() for w in words])
+    if not joined or not len(vocabulary):
+        return found
+    folded = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) | 0x20
+    at = np.flatnonzero((folded >= ord("a")) & (folded <= ord("z")))
+    if not len(at):
+        return found
+    offsets = np.cumsum([0, *map(len, texts)])[:-1]
+    text_start = np.zeros(len(folded) + 1, dtype=bool)
+    text_start[offsets] = True
+    first = np.flatnonzero(np.concatenate(([True], (np.diff(at) != 1) | text_start[at[1:]])))
+    sizes = np.diff(np.append(first, len(at)))
+    # only runs as long as some word can be one of them
+    runs = np.flatnonzero(np.isin(sizes, np.unique([len(w) for w in words])))
+    if not len(runs):
+        return found
+    where = _ranges(first[runs], sizes[runs])
+    hashes = _hash_runs(folded[at[where]], np.cumsum(sizes[runs]) - sizes[runs], sizes[runs])
+    slot = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
+    hits = at[first[runs[vocabulary[slot] == hashes]]]
+    found[np.searchsorted(offsets, hits, side="right") - 1] = True
+    return found
+
+
 def _vocabulary_words(
     cps: np.ndarray,
     classes: np.ndarray,
