@@ -335,3 +335,68 @@ def test_progress_callback_sees_every_record() -> None:
     seen: list[int] = []
     langaudit.audit(str(EXAMPLES), progress=lambda src, n: seen.append(n), keep_table=False)
     assert sum(seen) == 102
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal, stderr shows a progress bar with the record count and rate; it is
+    transient and never mixes into stdout."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    big = _write_jsonl(tmp_path / "big.jsonl", _records() * 400)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "langaudit", "audit", str(big), "--json", str(tmp_path / "r.json")],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    stdout = proc.stdout.read() if proc.stdout else b""
+    proc.wait(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0
+    text = seen.decode("utf-8", "replace")
+    assert "auditing" in text and "records," in text and "/s" in text, text[-2000:]
+    assert b"auditing" not in stdout and b"Flags" in stdout
+
+
+def test_a_batch_holding_several_sources_counts_each(tmp_path: Path) -> None:
+    """Batches from elsewhere (a Ray dataset, a concatenated table) may mix sources."""
+    import pyarrow as pa
+
+    records = _records()
+    files = [
+        _write_jsonl(tmp_path / "x.jsonl", records),
+        _write_jsonl(tmp_path / "y.jsonl", records[:4]),
+    ]
+    separate = AuditStats(examples=3)
+    pieces, entries = [], []
+    for f in files:
+        for src in sources_of(f):
+            separate.add_source(src.name)
+            for batch_entries, batch in scan_source_with_turns(src, AuditConfig()):
+                separate.add_batch(batch, batch_entries)
+                pieces.append(batch)
+                entries.extend(batch_entries)
+    mixed_batch = pa.Table.from_batches(pieces).combine_chunks().to_batches()[0]
+    assert mixed_batch.num_rows == len(records) + 4
+    mixed = AuditStats(examples=3)
+    mixed.add_batch(mixed_batch, entries)
+    assert mixed.to_dict() == separate.to_dict()

@@ -258,10 +258,12 @@ class _Progress:
     """A progress bar on stderr (rate and time left), shown only on a terminal."""
 
     def __init__(self, sources: list[Any], enabled: bool = True) -> None:
-        self.sources = sources
         sizes = [src.size for src in sources]
         self.total = sum(sizes) if all(size is not None for size in sizes) else None
-        self.done_before: dict[str, int] = {}
+        # bytes of the sources before each one (read by the time it starts)
+        self.done_before = {
+            id(src): sum(size or 0 for size in sizes[:k]) for k, src in enumerate(sources)
+        }
         self.records = 0
         self.bar: Any = None
         self.enabled = enabled and sys.stderr.isatty()
@@ -298,17 +300,11 @@ class _Progress:
         self.records += records
         if self.bar is None:
             return
-        if source.name not in self.done_before:
-            self.done_before[source.name] = (
-                sum(s.size or 0 for s in self.sources[: self.sources.index(source)])
-                if source in self.sources
-                else 0
-            )
         position = source.position() if source.position is not None else 0
         rate = self.records / max(time.perf_counter() - self.started, 1e-9)
         self.bar.update(
             self.task,
-            completed=self.done_before[source.name] + position,
+            completed=self.done_before.get(id(source), 0) + position,
             records=self.records,
             rate=f"{rate:,.0f}",
         )

@@ -80,25 +80,6 @@ class Example:
             "clipped_after": self.clipped_after,
         }
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Example:
-        return cls(
-            d["flag"],
-            d["source"],
-            d["index"],
-            d["severity"],
-            d["turn"],
-            d["reason"],
-            d["prompt"],
-            d["response"],
-            tuple((int(a), int(b)) for a, b in d["highlights"]),
-            d["clipped_before"],
-            d["clipped_after"],
-            d["response_lang"],
-            d["expected_lang"],
-            d["expected_source"],
-        )
-
 
 @dataclass
 class SourceTotals:
@@ -211,17 +192,17 @@ class AuditStats:
         rows_of = np.asarray(parents.to_numpy(zero_copy_only=False))
         severities = _severities(batch)
         index = batch.column("index").to_numpy(zero_copy_only=False)
+        sources = np.array(batch.column("source").to_pylist(), dtype=str)
         for flag in FLAGS:
             rows = rows_of[flat_flags == flag]
             if not len(rows):
                 continue
             severity = severities[flag][rows]
-            # best first within the batch: highest severity, then record order
-            order = np.lexsort((index[rows], -severity))[: self.examples]
+            # best first within the batch, in the order of Example.key
+            order = np.lexsort((index[rows], sources[rows], -severity))[: self.examples]
             kept = self.worst[flag]
             for row, sev in zip(rows[order].tolist(), severity[order].tolist(), strict=True):
-                source = batch.column("source")[row].as_py()
-                candidate_key = (-float(sev), source, int(index[row]))
+                candidate_key = (-float(sev), str(sources[row]), int(index[row]))
                 if len(kept) >= self.examples and candidate_key >= kept[-1].key():
                     break
                 kept.append(_example(flag, float(sev), batch, row, entries[row][1]))
