@@ -241,7 +241,7 @@ class _Batch:
         self.text_of = np.full(len(self.turns), -1, dtype=np.int64)
         self.text_of[measured] = np.arange(len(measured))
         texts = [self.turns[i].text for i in measured.tolist()]
-        self.measured = sc.measure(texts, vocabulary_hashes())
+        self.measured = sc.measure(texts, vocabulary_hashes)  # loaded when first needed
         self.languages = identify(texts, self.measured)
         counts = self.measured.counts
         self.cjk = counts[:, _CJK].sum(axis=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.util import find_spec
@@ -417,11 +417,14 @@ class Measured:
         return self.counts[:, COUNT_FIELDS[name]].sum(axis=1)
 
 
-def measure(texts: Sequence[str], vocabulary: np.ndarray | None = None) -> Measured:
+def measure(
+    texts: Sequence[str], vocabulary: np.ndarray | Callable[[], np.ndarray] | None = None
+) -> Measured:
     """Count script classes of every text in one vectorised pass.
 
-    With ``vocabulary`` (sorted :func:`word_hashes` of lower-case words), also find where those
-    words occur in texts that hold Han: the candidates of English inside Chinese.
+    With ``vocabulary`` (sorted :func:`word_hashes` of lower-case words, or a function giving
+    them, called only when some text holds Han and Latin letters), also find where those words
+    occur in texts that hold Han: the candidates of English inside Chinese.
     """
     n = len(texts)
     spans: list[list[Span]] = [[] for _ in range(n)]
@@ -459,7 +462,11 @@ def measure(texts: Sequence[str], vocabulary: np.ndarray | None = None) -> Measu
     word_ptr = word_at = None
     if vocabulary is not None:
         with_words = (counts[:, list(_HAN_CLASSES)].sum(axis=1) > 0) & (counts[:, LATIN] > 1)
-        words = _vocabulary_words(cps, classes, text_ids, offsets, with_words, vocabulary)
+        if callable(vocabulary) and with_words.any():
+            vocabulary = vocabulary()
+        words = np.zeros(0, np.int64)
+        if not callable(vocabulary):
+            words = _vocabulary_words(cps, classes, text_ids, offsets, with_words, vocabulary)
         word_ptr, word_at = _by_text(words, text_ids, offsets, n)
     return Measured(
         counts,
