@@ -590,6 +590,7 @@ _CJK_BEFORE = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL, CJK_PUNCT], dtype=
 _HAN_CLASSES = np.array([HAN, HAN_SIMPLIFIED, HAN_TRADITIONAL], dtype=np.uint8)
 # Closing quotes and the ideographic space end Chinese text too (not in the CJK punct class).
 _WIDE_CLOSERS = np.array([0x201D, 0x2019, 0x3000], dtype=np.uint32)
+_MASKED_CLASSES = np.array([MASKED_CODE, MASKED_URL, MASKED_EMAIL, MASKED_LATEX], dtype=np.uint8)
 _ALNUM_DOT_TABLE = np.zeros(128, dtype=bool)
 _ALNUM_DOT_TABLE[list(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")] = True
 _MARK_TABLE = np.zeros(128, dtype=bool)
@@ -618,7 +619,8 @@ def _ascii_marks(
     before = np.where(starts, OTHER, classes[np.maximum(marks - 1, 0)])
     before_cp = np.where(starts, 0, cps[np.maximum(marks - 1, 0)])
     following = np.where(marks + 1 < end, cps[np.minimum(marks + 1, last)], 0)
-    after_han = np.isin(before, _CJK_BEFORE) | np.isin(before_cp, _WIDE_CLOSERS)
+    closer = np.isin(before_cp, _WIDE_CLOSERS) & ~np.isin(before, _MASKED_CLASSES)
+    after_han = np.isin(before, _CJK_BEFORE) | closer
     alnum_next = (following < 128) & _ALNUM_DOT_TABLE[np.minimum(following, 127)]
     dot_inside = (cps[marks] == ord(".")) & alnum_next  # 文件.py, 好的...
     certain = after_han & ~dot_inside
@@ -630,7 +632,8 @@ def _ascii_marks(
     # Chinese, spaces, the mark ("部分 :)"); the mark (not "1."), spaces, Chinese; a letter or
     # digit, the mark, spaces, the end of the line
     han_before = has_prev & (
-        np.isin(classes[prev], _CJK_BEFORE) | np.isin(cps[prev], _WIDE_CLOSERS)
+        np.isin(classes[prev], _CJK_BEFORE)
+        | (np.isin(cps[prev], _WIDE_CLOSERS) & ~np.isin(classes[prev], _MASKED_CLASSES))
     )
     list_dot = (cps[marks] == ord(".")) & (before == DIGIT)
     han_after = has_next & np.isin(classes[nxt], _HAN_CLASSES) & ~list_dot
