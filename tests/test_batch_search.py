@@ -265,3 +265,25 @@ def test_batch_cue_test_equals_the_per_text_one(texts: list[str]) -> None:
     from langaudit import instructions
 
     assert instructions.have_cues(texts).tolist() == [instructions._maybe(t) for t in texts]
+
+
+# The LaTeX mask as it was, its inline formula's lookbehind first: every position was tried.
+_LATEX_REFERENCE = re.compile(
+    r"\$\$.{1,20000}?\$\$|\\\[.{1,20000}?\\\]|\\\(.{1,20000}?\\\)"
+    r"|(?<![$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$])",
+    re.DOTALL,
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["$", "$$", "\\[", "\\]", "\\(", "\\)", "x", "a_1", " ", "\n", "中", "\\"]),
+        max_size=25,
+    ).map("".join)
+)
+def test_latex_mask_equals_its_reference(text: str) -> None:
+    latex = next(pattern for kind, _, pattern in sc._MASKS if kind == "latex")
+    assert [m.span() for m in latex.finditer(text)] == [
+        m.span() for m in _LATEX_REFERENCE.finditer(text)
+    ]

@@ -238,8 +238,10 @@ _MASKS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         "latex",
         ("$", "\\"),
         re.compile(
+            # every branch starts with a literal (the lookbehind of the inline formula follows
+            # its "$"), so that the search can skip to the next "$" or backslash
             r"\$\$.{1,20000}?\$\$|\\\[.{1,20000}?\\\]|\\\(.{1,20000}?\\\)"
-            r"|(?<![$\w])\$(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$])",
+            r"|\$(?<![$\w]\$)(?=[^\s$])[^$\n]{1,300}?(?<=[^\s$\\])\$(?![\w$])",
             re.DOTALL,
         ),
     ),
@@ -265,9 +267,9 @@ def mask_spans(text: str) -> list[Span]:
         return []
     kept: list[Span] = []
     for kind, triggers, pattern in _MASKS:
-        if not any(t in text for t in triggers):
+        if not any(map(text.__contains__, triggers)):
             continue
-        if kind == "code" and not any(t in text for t in _FENCE_TRIGGERS):
+        if kind == "code" and not any(map(text.__contains__, _FENCE_TRIGGERS)):
             found = []  # no code markup, maybe unfenced code lines
         else:
             found = [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
