@@ -1,6 +1,6 @@
-"""Searches done once per batch in ``scripts.measure`` agree with the per-text searches they
-replace: the English-word candidates of code-switching, the ASCII marks that may punctuate
-Chinese, and the unfenced code lines."""
+"""Fast paths agree with the straightforward code they replace: the searches done once per
+batch in ``scripts.measure`` (English-word candidates, ASCII marks that may punctuate Chinese),
+the batch cue test of prompts, unfenced code lines, the LaTeX mask, the lexicon loader."""
 
 from __future__ import annotations
 
@@ -287,3 +287,20 @@ def test_latex_mask_equals_its_reference(text: str) -> None:
     assert [m.span() for m in latex.finditer(text)] == [
         m.span() for m in _LATEX_REFERENCE.finditer(text)
     ]
+
+
+def test_the_fast_lexicon_load_equals_the_json_parser() -> None:
+    import gzip
+    import json
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    from langaudit import lexicon
+
+    spec = find_spec("spellchecker")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin).parent / "resources" / "en.json.gz"
+    full = json.loads(gzip.decompress(path.read_bytes()))
+    expected = {w: c for w, c in full.items() if c >= lexicon.MIN_ENGLISH_FREQUENCY}
+    assert lexicon.english_lexicon() == expected
+    assert len(expected) > 10_000
