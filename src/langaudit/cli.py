@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,38 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
+    """AuditConfig options from the values of :func:`_reading_options` (but --bad-lines)."""
+    from .config import read_terms
+
+    terms = reading["allow_terms"]
+    return {
+        "format": reading["format_"],
+        "prompt_field": reading["prompt_field"],
+        "response_field": reading["response_field"],
+        "system_field": reading["system_field"],
+        "expect": reading["expect"],
+        "strictness": reading["strictness"],
+        "allow_terms": read_terms(terms) if terms else None,
+        "on_error": reading["on_error"],
+    }
+
+
+def _bad_line_sink(
+    bad_lines: str | None, on_error: str, inputs: Sequence[str], outputs: Sequence[str]
+) -> Any:
+    """The writer of --bad-lines (None without), refused where it would overwrite a file."""
+    from .errors import UsageError
+    from .output import BadLineWriter, refuse_overwriting_inputs
+
+    if not bad_lines:
+        return None
+    if on_error != "skip":
+        raise UsageError("--bad-lines needs --on-error=skip")
+    refuse_overwriting_inputs(bad_lines, [*inputs, *outputs], what="--bad-lines file")
+    return BadLineWriter(bad_lines)
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -90,18 +122,7 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 def scan(
-    inputs: tuple[str, ...],
-    output: str,
-    format_: str | None,
-    prompt_field: str | None,
-    response_field: str | None,
-    system_field: str | None,
-    expect: str | None,
-    strictness: str,
-    allow_terms: str | None,
-    on_error: str,
-    bad_lines: str | None,
-    quiet: bool,
+    inputs: tuple[str, ...], output: str, bad_lines: str | None, quiet: bool, **reading: Any
 ) -> None:
     """Annotate every record of INPUTS: languages, script ratios, expectation, flags.
 
@@ -109,35 +130,18 @@ def scan(
     save_to_disk folders. Writes exactly one row per record, in input order.
     """
     from .api import scan_batches
-    from .config import read_terms
     from .engine import ScanLog
-    from .errors import UsageError
-    from .output import BadLineWriter, refuse_overwriting_inputs, result_kind, write_results
+    from .output import refuse_overwriting_inputs, result_kind, write_results
 
     started = time.perf_counter()
     sink = None
     try:
         result_kind(output)
         refuse_overwriting_inputs(output, inputs)
-        if bad_lines:
-            if on_error != "skip":
-                raise UsageError("--bad-lines needs --on-error=skip")
-            refuse_overwriting_inputs(bad_lines, [*inputs, output], what="--bad-lines file")
-        sink = BadLineWriter(bad_lines) if bad_lines else None
+        sink = _bad_line_sink(bad_lines, reading["on_error"], inputs, [output])
         log = ScanLog(sink=sink)
         tally = _Tally()
-        batches = scan_batches(
-            list(inputs),
-            log=log,
-            format=format_,
-            prompt_field=prompt_field,
-            response_field=response_field,
-            system_field=system_field,
-            expect=expect,
-            strictness=strictness,
-            allow_terms=read_terms(allow_terms) if allow_terms else None,
-            on_error=on_error,
-        )
+        batches = scan_batches(list(inputs), log=log, **_config_options(reading))
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)
     except LangauditError as error:
         if sink is not None:
@@ -174,16 +178,9 @@ def audit(
     json_: str | None,
     examples: int,
     zh_share: float | None,
-    format_: str | None,
-    prompt_field: str | None,
-    response_field: str | None,
-    system_field: str | None,
-    expect: str | None,
-    strictness: str,
-    allow_terms: str | None,
-    on_error: str,
     bad_lines: str | None,
     quiet: bool,
+    **reading: Any,
 ) -> None:
     """Report on INPUTS as a whole: languages, flags, worst examples, what to fix.
 
@@ -193,10 +190,9 @@ def audit(
     """
     from .api import audit as run_audit
     from .api import sources_of
-    from .config import read_terms
     from .engine import ScanLog
     from .errors import UsageError
-    from .output import BadLineWriter, refuse_overwriting_inputs
+    from .output import refuse_overwriting_inputs
 
     sink = None
     try:
@@ -205,11 +201,7 @@ def audit(
             refuse_overwriting_inputs(path, inputs, what="report")
         if html and json_ and Path(html).resolve() == Path(json_).resolve():
             raise UsageError("--html and --json name the same file")
-        if bad_lines:
-            if on_error != "skip":
-                raise UsageError("--bad-lines needs --on-error=skip")
-            refuse_overwriting_inputs(bad_lines, [*inputs, *outputs], what="--bad-lines file")
-        sink = BadLineWriter(bad_lines) if bad_lines else None
+        sink = _bad_line_sink(bad_lines, reading["on_error"], inputs, outputs)
         sources = sources_of(list(inputs))
         with _Progress(sources, enabled=not quiet) as progress:
             report = run_audit(
@@ -219,18 +211,11 @@ def audit(
                 zh_share=zh_share,
                 log=ScanLog(sink=sink),
                 progress=progress.advance,
-                format=format_,
-                prompt_field=prompt_field,
-                response_field=response_field,
-                system_field=system_field,
-                expect=expect,
-                strictness=strictness,
-                allow_terms=read_terms(allow_terms) if allow_terms else None,
-                on_error=on_error,
+                **_config_options(reading),
             )
         report.inputs = list(inputs)
-        if allow_terms:
-            report.options["allow_terms_file"] = allow_terms
+        if reading["allow_terms"]:
+            report.options["allow_terms_file"] = reading["allow_terms"]
         if json_:
             report.to_json(json_)
         if html:
