@@ -112,7 +112,7 @@ def audit(
     progress: Callable[[Source, int], None] | None = None,
     **options: Any,
 ) -> Any:
-    """Scan ``source`` and return a :class:`langaudit.audit.Report` of the whole dataset.
+    """Scan ``source`` and return a :class:`langaudit.report.Report` of the whole dataset.
 
     ``source`` and ``options`` are as for :func:`scan`. ``examples`` worst records are kept per
     flag; ``keep_table=False`` keeps only the statistics (bounded memory at any size);

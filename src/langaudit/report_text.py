@@ -144,19 +144,23 @@ def _matrix(summary: dict[str, Any]) -> Table:
         for j, r in enumerate(cols):
             value = row[j]
             style = "" if p == r or not value or "none" in (p, r) else "yellow"
-            cells.append(Text(f"{value:,}" if value else "·", style))
+            cells.append(_count(value, style))
         if len(responses) > MATRIX_LANGS:
-            cells.append(Text(f"{sum(row[MATRIX_LANGS:]):,}"))
+            cells.append(_count(sum(row[MATRIX_LANGS:])))
         table.add_row(p, *cells)
     if len(prompts) > MATRIX_LANGS:
         rest = [
             sum(counts[i][j] for i in range(len(rows), len(prompts))) for j in range(len(responses))
         ]
-        cells = [Text(f"{v:,}" if v else "·") for v in rest[:MATRIX_LANGS]]
+        cells = [_count(v) for v in rest[:MATRIX_LANGS]]
         if len(responses) > MATRIX_LANGS:
-            cells.append(Text(f"{sum(rest[MATRIX_LANGS:]):,}"))
+            cells.append(_count(sum(rest[MATRIX_LANGS:])))
         table.add_row("other", *cells)
     return table
+
+
+def _count(value: int, style: str = "") -> Text:
+    return Text(f"{value:,}" if value else "·", style)
 
 
 def _share(summary: dict[str, Any]) -> Text:
