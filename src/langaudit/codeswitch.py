@@ -56,7 +56,9 @@ _QUOTED = re.compile(
     # literal, which lets the search skip to the next quote character
     r"|\"[^\"\n]{1,120}\"|'(?<![A-Za-z]')[^'\n]{1,120}'(?![A-Za-z])"
 )
-_PAREN = re.compile(r"[（(][^()（）\n]{1,120}[)）]")
+# Parentheses, and square brackets: placeholders of templates ([industry], [Your Name]) and
+# the text of links
+_PAREN = re.compile(r"[（(][^()（）\n]{1,120}[)）]|\[[^\[\]\n]{1,80}\]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _MENTION_BEFORE = re.compile(
     r"(?i:character|characters|word|words|term|phrase|called|pinyin|written|chinese|means|"
@@ -75,9 +77,10 @@ class SwitchSpan:
 def _blocked(
     text: str, masked: Sequence[Span], near: Sequence[int] | None = None
 ) -> tuple[list[int], list[int]]:
-    """Regions never judged (code, URLs, e-mails, LaTeX, quotations, parentheses), merged into
-    disjoint sorted intervals: (starts, ends). Quotations and parentheses never cross a line,
-    so with ``near`` (sorted positions) only the lines holding them are searched for those."""
+    """Regions never judged (code, URLs, e-mails, LaTeX, quotations, parentheses, square
+    brackets), merged into disjoint sorted intervals: (starts, ends). Quotations and brackets
+    never cross a line, so with ``near`` (sorted positions) only the lines holding them are
+    searched for those."""
     lines = [(0, len(text))] if near is None else _lines_of(text, near)
     regions = sorted(
         [(start, end) for start, end, _ in masked]
