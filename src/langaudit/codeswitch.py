@@ -29,7 +29,7 @@ from .lexicon import (
     english_words,
     is_english_word,
 )
-from .scripts import LATIN, Span, class_table, word_hashes
+from .scripts import LATIN, SHELL_OPTION, STRINGS_AND_COMMENTS, Span, class_table, word_hashes
 
 _PINYIN_SYLLABLE = (
     r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
@@ -176,9 +176,8 @@ class _Judge:
 _CODE_SYNTAX = re.compile(
     r"[=;{}\[\]<>]|\w\(|\)\s*$|^\s*(?:def|class|import|from|return|if|elif|else|for|while|"
     r"try|except|with|print|var|let|const|function|public|private|static|void|int|SELECT|INSERT|"
-    r"UPDATE|CREATE|#include|@)\b"
+    rf"UPDATE|CREATE|#include|@)\b|{SHELL_OPTION}"
 )
-_STRINGS_AND_COMMENTS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#.*$|//.*$")
 
 
 def _code_line(text: str, pos: int) -> bool:
@@ -189,7 +188,7 @@ def _code_line(text: str, pos: int) -> bool:
     if (start == 0 and pos > MAX_CODE_LINE) or (end < 0 and len(text) - pos > MAX_CODE_LINE):
         return False  # a line this long is prose
     line = text[start : end if end >= 0 else len(text)]
-    bare = _STRINGS_AND_COMMENTS.sub("", line)
+    bare = STRINGS_AND_COMMENTS.sub("", line)
     if not _CODE_SYNTAX.search(bare):
         return False
     return len(_HAN.findall(bare)) * 3 <= sum(c.isascii() and c.isalpha() for c in bare)

@@ -313,6 +313,12 @@ _CODE_LINE_START = re.compile(
     r"|\s*[A-Za-z_][\w.\[\]'\"]*\s*[-+*/|&]?=\s*\S"
 )
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+#: String literals and comments of a line of code (Chinese in them does not make it prose).
+STRINGS_AND_COMMENTS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#.*$|//.*$")
+#: A command-line option (-p, --all-namespaces, --output=json): shell commands are code.
+SHELL_OPTION = r"(?:^|\s)--?[A-Za-z][\w-]*(?=[\s=]|$)"
+_SHELL_OPTION = re.compile(SHELL_OPTION)
+_SHELL_COMMAND = re.compile(r"\s*(?:sudo\s+)?[a-z][\w.-]*(?:\s|$)")
 # Candidate lines for _code_lines: code punctuation, or a code keyword at the start.
 _CODE_PUNCT = re.compile(r"[;{}\]=]|\),")
 _CODE_KEYWORD = re.compile(
@@ -323,18 +329,25 @@ _CODE_KEYWORD = re.compile(
 
 def _code_lines(text: str) -> list[Span]:
     """Lines of code outside code blocks (unfenced code is common in chat data): code syntax at
-    the end or the start of the line, and no Chinese in it."""
+    the end or the start of the line, or a shell command with options, and no Chinese in it
+    outside string literals and comments."""
     spans: list[Span] = []
     pos = 0
     for line in text.split("\n"):
         start, pos = pos, pos + len(line) + 1
         # a Chinese line has Han early on: the search stops there
         if not line.isascii() and _HAN_CHAR.search(line):
-            continue
+            quoted = '"' in line or "'" in line or "#" in line or "//" in line
+            if not quoted or _HAN_CHAR.search(STRINGS_AND_COMMENTS.sub("", line)):
+                continue
         body = line.strip()
-        if not body or not (_CODE_PUNCT.search(line) or _CODE_KEYWORD.match(line)):
+        if not body:
             continue
-        if not (_ends_like_code(body) or _CODE_LINE_START.match(line)):
+        option = _SHELL_OPTION.search(line)
+        if not (option or _CODE_PUNCT.search(line) or _CODE_KEYWORD.match(line)):
+            continue
+        shell = option is not None and _SHELL_COMMAND.match(line)
+        if not (shell or _ends_like_code(body) or _CODE_LINE_START.match(line)):
             continue
         start, end = start + len(line) - len(line.lstrip()), start + len(line.rstrip())
         if spans and not text[spans[-1][1] : start].strip():
