@@ -227,8 +227,8 @@ def test_code_lines_equal_the_multiline_search(text: str) -> None:
         ('说明：\nmsg = "你好，世界"\nx = 1  # 计数器', ['msg = "你好，世界"\nx = 1  # 计数器']),
         # shell commands with options
         (
-            '删除之前先确认：\nread -p "你确定要删除吗？(y/n)" confirm\nkubectl get pods -l app=web',
-            ['read -p "你确定要删除吗？(y/n)" confirm\nkubectl get pods -l app=web'],
+            '删除前先确认：\nread -p "确定删除吗？(y/n)" confirm\nkubectl get pods -l app=web',
+            ['read -p "确定删除吗？(y/n)" confirm\nkubectl get pods -l app=web'],
         ),
         ("你可以用 -v 参数查看详细信息", []),
         ("This is a well-known trade-off, not a command.", []),
