@@ -75,6 +75,11 @@ CASES = [
     ("OK", UNDETERMINED, None, False, 0.0),
     ("Hi!", UNDETERMINED, None, False, 0.0),
     ("Да", UNDETERMINED, None, False, 0.0),
+    # Latin letters without a word of three: moves of games, notation, are in no language;
+    # short English with function words still is
+    ("o.x .xx o.o  o.x .xx o.o", UNDETERMINED, None, False, 0.0),
+    ("1... e5 2. Nf3 Nc6", UNDETERMINED, None, False, 0.0),
+    ("15% of 500 is 75.", "en", None, True, 0.5),
     ("", UNDETERMINED, None, False, 0.0),
     ("   \n\t", UNDETERMINED, None, False, 0.0),
     ("123", UNDETERMINED, None, False, 0.0),

@@ -191,6 +191,18 @@ def identify(texts: Sequence[str], measured: sc.Measured) -> Languages:
         out.variant[i] = variants[i]
     open_ids = np.flatnonzero(~und & ~korean & ~chinese & ~japanese).tolist()
     model_in = [sc.masked_text(texts[i], measured.spans[i]) for i in open_ids]
+    # a text in Latin script needs a word of three letters or more, or English function words
+    # ("15% of 500 is 75."), to be in a language: moves of a game ("o.x .xx o.o"), variables
+    # and initials are not
+    latin_only = (cjk == 0) & (alpha == counts[:, sc.LATIN])
+    wordless = {
+        k
+        for k, i in enumerate(open_ids)
+        if latin_only[i] and not _WORD_OF_3.search(model_in[k]) and not _short_english(model_in[k])
+    }
+    if wordless:
+        open_ids = [i for k, i in enumerate(open_ids) if k not in wordless]
+        model_in = [t for k, t in enumerate(model_in) if k not in wordless]
     for i, text, pairs in zip(open_ids, model_in, predict(model_in), strict=True):
         code, score = _resolve(pairs, bool(kana[i]), bool(han[i]), bool(hangul[i]))
         if code != "en" and alpha[i] == counts[i, sc.LATIN] and cjk[i] == 0:
@@ -211,8 +223,15 @@ _FUNCTION_WORDS = """
 """
 _ENGLISH_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 _ASCII_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+_WORD_OF_3 = re.compile(r"[^\W\d_]{3}")
 #: Share of function words among the words of a plain-Latin text from which it is English.
 FUNCTION_WORD_SHARE = 0.25
+
+
+def _short_english(text: str) -> bool:
+    """Two different English function words in a text of short words."""
+    words = {w.lower() for w in _ASCII_WORD.findall(text)}
+    return len(words & _ENGLISH_FUNCTION_WORDS) >= 2
 
 
 def _english_by_function_words(text: str) -> tuple[str, float] | None:
