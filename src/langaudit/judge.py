@@ -37,7 +37,9 @@ MIN_SCORE_FOR_MISMATCH = 0.4
 # A follow-up that continues the conversation keeps its expectation ("好的，继续", "go on").
 _FOLLOW_UP = re.compile(
     r"^\W*(?:(?:好的?|好吧|行|可以|嗯+|谢谢|多谢|继续|接着(?:说|写)?|然后呢|还有呢?|请继续|再来"
-    r"|go on|continue|keep going|more|next|ok(?:ay)?|thanks?(?: you)?|sure|yes|yeah|please)\W*)+$",
+    r"|続き(?:を)?(?:お願いします)?|続けて(?:ください)?"
+    r"|go on|continue|keep going|more|next|ok(?:ay)?|thanks?(?: you)?|sure|yes|yeah|please"
+    r"|to be continued)\W*)+$",
     re.IGNORECASE,
 )
 
