@@ -313,3 +313,13 @@ def test_the_fast_lexicon_load_equals_the_json_parser() -> None:
     expected = {w: c for w, c in full.items() if c >= lexicon.MIN_ENGLISH_FREQUENCY}
     assert lexicon.english_lexicon() == expected
     assert len(expected) > 10_000
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["-", "--", "p", "all", " ", "\t", "=", "x-y", "中", "1"]), max_size=12
+    ).map("".join)
+)
+def test_option_search_equals_its_pattern(line: str) -> None:
+    assert sc._has_option(line) == bool(re.search(sc.SHELL_OPTION, line))

@@ -317,7 +317,8 @@ _HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 STRINGS_AND_COMMENTS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#.*$|//.*$")
 #: A command-line option (-p, --all-namespaces, --output=json): shell commands are code.
 SHELL_OPTION = r"(?:^|\s)--?[A-Za-z][\w-]*(?=[\s=]|$)"
-_SHELL_OPTION = re.compile(SHELL_OPTION)
+# the same from its first dash (a literal the search can skip to); the space before is checked
+_DASHED = re.compile(r"--?[A-Za-z][\w-]*(?=[\s=]|$)")
 _SHELL_COMMAND = re.compile(r"\s*(?:sudo\s+)?[a-z][\w.-]*(?:\s|$)")
 # Candidate lines for _code_lines: code punctuation, or a code keyword at the start.
 _CODE_PUNCT = re.compile(r"[;{}\]=]|\),")
@@ -325,6 +326,13 @@ _CODE_KEYWORD = re.compile(
     r"[ \t]*(?:def|class|import|from|return|with|for|if|while|elif|else|try|except|#include"
     r"|public|private|static|const|let|var|function|SELECT|INSERT|UPDATE|CREATE|@)\b"
 )
+
+
+def _has_option(line: str) -> bool:
+    """Whether the line holds a command-line option (:data:`SHELL_OPTION`)."""
+    if "-" not in line:
+        return False
+    return any(m.start() == 0 or line[m.start() - 1].isspace() for m in _DASHED.finditer(line))
 
 
 def _code_lines(text: str) -> list[Span]:
@@ -343,10 +351,10 @@ def _code_lines(text: str) -> list[Span]:
         body = line.strip()
         if not body:
             continue
-        option = _SHELL_OPTION.search(line)
+        option = "-" in line and _has_option(line)
         if not (option or _CODE_PUNCT.search(line) or _CODE_KEYWORD.match(line)):
             continue
-        shell = option is not None and _SHELL_COMMAND.match(line)
+        shell = option and _SHELL_COMMAND.match(line)
         if not (shell or _ends_like_code(body) or _CODE_LINE_START.match(line)):
             continue
         start, end = start + len(line) - len(line.lstrip()), start + len(line.rstrip())
