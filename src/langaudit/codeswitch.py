@@ -43,7 +43,6 @@ _SEGMENT = re.compile(
     r"(?:(?:[ \t]*[,.!?;:][ \t]+|[ \t]+)[A-Za-z0-9][A-Za-z0-9'’\-]*)*"
     r"[.!?]?"
 )
-_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{2,}(?![A-Za-z])")
 _LOWER_RUN = re.compile(r"[a-z]+")
 _FORMULA_NEXT = frozenset("₀₁₂₃₄₅₆₇₈₉ₙₘᵢⱼₖ⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ^_=(")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")

@@ -249,11 +249,14 @@ def have_cues(texts: Sequence[str]) -> np.ndarray:
     return found
 
 
+def _english_cue(text: str) -> bool:
+    """Whether the text holds one of CUE_WORDS (an English pattern can match)."""
+    return not CUE_WORDS.isdisjoint(_ASCII_WORDS.findall(text.lower()))
+
+
 def _maybe(text: str) -> bool:
     """Cheap test: can any pattern match? (A language name, or a word for translating.)"""
-    if _MAYBE_ZH.search(text):
-        return True
-    return not CUE_WORDS.isdisjoint(_ASCII_WORDS.findall(text.lower()))
+    return bool(_MAYBE_ZH.search(text)) or _english_cue(text)
 
 
 # A request to translate, not a task that mentions translation ("check whether B is a
@@ -320,7 +323,7 @@ _NOTHING_SKIPPED: frozenset[re.Pattern[str]] = frozenset()
 
 def read_prompt(text: str) -> Ask:
     """The language instruction, content requests and translation request in ``text``."""
-    english = not CUE_WORDS.isdisjoint(_ASCII_WORDS.findall(text.lower()))
+    english = _english_cue(text)
     if not english and not _MAYBE_ZH.search(text):
         return NOTHING
     skip = _NOTHING_SKIPPED if english else _ENGLISH_ONLY
