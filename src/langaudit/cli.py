@@ -17,7 +17,10 @@ from .errors import InputError, LangauditError
 FORMAT_CHOICES = ("alpaca", "sharegpt", "messages", "pairs", "preference")
 
 
-def _fail(error: LangauditError) -> None:
+def _fail(error: LangauditError, bad_lines: Any = None) -> None:
+    """Report ``error`` and exit 2, first discarding a half-written --bad-lines file."""
+    if bad_lines is not None:
+        bad_lines.close(ok=False)
     message = str(error) if isinstance(error, InputError) else f"langaudit: {error}"
     click.echo(message, err=True)
     sys.exit(2)
@@ -144,9 +147,7 @@ def scan(
         batches = scan_batches(list(inputs), log=log, **_config_options(reading))
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)
     except LangauditError as error:
-        if sink is not None:
-            sink.close(ok=False)
-        _fail(error)
+        _fail(error, sink)
     if sink is not None:
         sink.close()
     if not quiet:
@@ -221,9 +222,7 @@ def audit(
         if html:
             report.to_html(html)
     except LangauditError as error:
-        if sink is not None:
-            sink.close(ok=False)
-        _fail(error)
+        _fail(error, sink)
     if sink is not None:
         sink.close()
     if not quiet:
