@@ -19,6 +19,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "check",
     "result_schema",
     "scan",
     "scan_batch",
@@ -30,6 +31,7 @@ _LAZY = {
     "AuditStats": "report",
     "Report": "report",
     "audit": "api",
+    "check": "gate",
     "InputError": "errors",
     "LangauditError": "errors",
     "UsageError": "errors",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from .config import AuditConfig
     from .engine import result_schema
     from .errors import InputError, LangauditError, UsageError
+    from .gate import check
     from .report import AuditStats, Report
 
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .config import AuditConfig
+from .config import AuditConfig, ShareRange
 from .engine import ScanLog, result_schema, scan_source, scan_source_with_turns
 from .errors import UsageError
 from .io import Item, Source, from_object, open_path
@@ -45,7 +45,7 @@ def scan_batches(
     """
     cfg = AuditConfig.from_options(config, **options)
     for src in sources_of(source):
-        yield from scan_source(src, cfg, log)
+        yield from scan_source(src, src.config or cfg, log)
 
 
 def scan(source: Any, config: AuditConfig | None = None, **options: Any) -> Any:
@@ -107,7 +107,7 @@ def audit(
     *,
     examples: int = 5,
     keep_table: bool = True,
-    zh_share: float | None = None,
+    zh_share: float | str | ShareRange | None = None,
     log: ScanLog | None = None,
     progress: Callable[[Source, int], None] | None = None,
     **options: Any,
@@ -116,22 +116,24 @@ def audit(
 
     ``source`` and ``options`` are as for :func:`scan`. ``examples`` worst records are kept per
     flag; ``keep_table=False`` keeps only the statistics (bounded memory at any size);
-    ``zh_share`` is the Chinese share of responses you want, for the recommendations.
+    ``zh_share`` is the Chinese share of responses you want, for the recommendations: one
+    share (``0.7``) or a range (``"0.6:0.9"``, see :class:`langaudit.config.ShareRange`).
     ``progress(source, records)`` is called after every batch.
     """
     import pyarrow as pa
 
     from .report import AuditStats, Report
 
-    if zh_share is not None and not 0 <= zh_share <= 1:
-        raise UsageError(f"zh_share must be between 0 and 1, not {zh_share}")
+    target = zh_share
+    if target is not None and not isinstance(target, ShareRange):
+        target = ShareRange.parse(str(target))
     cfg = AuditConfig.from_options(config, **options)
     log = log if log is not None else ScanLog()
     stats = AuditStats(examples)
     batches: list[Any] = []
     for src in sources_of(source):
         stats.add_source(src.name)
-        for entries, batch in scan_source_with_turns(src, cfg, log):
+        for entries, batch in scan_source_with_turns(src, src.config or cfg, log):
             stats.add_batch(batch, entries)
             if keep_table:
                 batches.append(batch)
@@ -140,7 +142,7 @@ def audit(
     for name, count in log.skipped_by_source.items():
         stats.add_skipped(name, count)
     table = pa.Table.from_batches(batches, schema=result_schema()) if keep_table else None
-    return Report(stats, _input_names(source), _judging_options(cfg), table, zh_share)
+    return Report(stats, _input_names(source), _judging_options(cfg), table, target)
 
 
 def _input_names(source: Any) -> list[str]:

@@ -54,9 +54,8 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--strictness",
             type=click.Choice(["lenient", "default", "strict"]),
-            default="default",
-            show_default=True,
-            help="How much mixing counts as code-switching.",
+            default=None,
+            help="How much mixing counts as code-switching.  [default: default]",
         ),
         click.option(
             "--allow-terms",
@@ -66,14 +65,20 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--on-error",
             type=click.Choice(["raise", "skip"]),
-            default="raise",
-            show_default=True,
-            help="Stop at the first unreadable record, or skip and count such records.",
+            default=None,
+            help="Stop at the first unreadable record, or skip and count such records.  "
+            "[default: raise]",
         ),
         click.option(
             "--bad-lines",
             metavar="FILE",
             help="With --on-error=skip: write the skipped lines/records to FILE.",
+        ),
+        click.option(
+            "--config",
+            metavar="FILE",
+            help="Settings file (langaudit.toml or pyproject.toml) for every input, instead of "
+            "the nearest one above each input.",
         ),
     ]
     for option in reversed(options):
@@ -82,7 +87,8 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
-    """AuditConfig options from the values of :func:`_reading_options` (but --bad-lines)."""
+    """AuditConfig options from the values of :func:`_reading_options` (but --bad-lines and
+    --config); None where the option was not given."""
     from .config import read_terms
 
     terms = reading["allow_terms"]
@@ -98,8 +104,27 @@ def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _configured(
+    inputs: Sequence[str], reading: dict[str, Any], **given: Any
+) -> tuple[list[Any], dict[str, Any]]:
+    """The sources of ``inputs``, each with the AuditConfig of its settings file under the
+    command line's options; and the options of the first input (for run-wide ones)."""
+    from . import settings as st
+    from .io import open_path
+
+    options = {**_config_options(reading), **given}
+    resolved = st.for_inputs(inputs, options, reading["config"])
+    sources = []
+    for path, opts, _ in resolved:
+        cfg = st.audit_config(opts)
+        for src in open_path(path):
+            src.config = cfg
+            sources.append(src)
+    return sources, resolved[0][1] if resolved else {}
+
+
 def _bad_line_sink(
-    bad_lines: str | None, on_error: str, inputs: Sequence[str], outputs: Sequence[str]
+    bad_lines: str | None, sources: Sequence[Any], inputs: Sequence[str], outputs: Sequence[str]
 ) -> Any:
     """The writer of --bad-lines (None without), refused where it would overwrite a file."""
     from .errors import UsageError
@@ -107,7 +132,7 @@ def _bad_line_sink(
 
     if not bad_lines:
         return None
-    if on_error != "skip":
+    if any(src.config.on_error != "skip" for src in sources):
         raise UsageError("--bad-lines needs --on-error=skip")
     refuse_overwriting_inputs(bad_lines, [*inputs, *outputs], what="--bad-lines file")
     return BadLineWriter(bad_lines)
@@ -141,10 +166,12 @@ def scan(
     try:
         result_kind(output)
         refuse_overwriting_inputs(output, inputs)
-        sink = _bad_line_sink(bad_lines, reading["on_error"], inputs, [output])
+        sources, _ = _configured(inputs, reading)
+        sink = _bad_line_sink(bad_lines, sources, inputs, [output])
         log = ScanLog(sink=sink)
         tally = _Tally()
-        batches = scan_batches(list(inputs), log=log, **_config_options(reading))
+        _arrow_without_pandas()
+        batches = scan_batches(sources, log=log)
         rows = write_results(tally.watch(batches), output, sys.stdout.buffer)
     except LangauditError as error:
         _fail(error, sink)
@@ -161,15 +188,14 @@ def scan(
 @click.option(
     "--examples",
     type=click.IntRange(0, 1000),
-    default=5,
-    show_default=True,
-    help="Worst records kept per flag for the report.",
+    default=None,
+    help="Worst records kept per flag for the report.  [default: 5]",
 )
 @click.option(
     "--zh-share",
-    type=click.FloatRange(0, 1),
     metavar="SHARE",
-    help="The Chinese share of responses you want (0-1), for the recommendations.",
+    help="The Chinese share of responses you want, for the recommendations: 0.7, or a range "
+    "such as 0.6:0.9.",
 )
 @_reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No report in the terminal and no progress.")
@@ -177,8 +203,8 @@ def audit(
     inputs: tuple[str, ...],
     html: str | None,
     json_: str | None,
-    examples: int,
-    zh_share: float | None,
+    examples: int | None,
+    zh_share: str | None,
     bad_lines: str | None,
     quiet: bool,
     **reading: Any,
@@ -190,7 +216,7 @@ def audit(
     stays bounded at any size.
     """
     from .api import audit as run_audit
-    from .api import sources_of
+    from .config import ShareRange
     from .engine import ScanLog
     from .errors import UsageError
     from .output import refuse_overwriting_inputs
@@ -202,14 +228,16 @@ def audit(
             refuse_overwriting_inputs(path, inputs, what="report")
         if html and json_ and Path(html).resolve() == Path(json_).resolve():
             raise UsageError("--html and --json name the same file")
-        sink = _bad_line_sink(bad_lines, reading["on_error"], inputs, outputs)
-        sources = sources_of(list(inputs))
+        share = ShareRange.parse(zh_share) if zh_share is not None else None
+        sources, options = _configured(inputs, reading, zh_share=share, examples=examples)
+        sink = _bad_line_sink(bad_lines, sources, inputs, outputs)
+        _arrow_without_pandas()
         with _Progress(sources, enabled=not quiet) as progress:
             report = run_audit(
                 sources,
-                examples=examples,
+                examples=options.get("examples", 5),
                 keep_table=False,
-                zh_share=zh_share,
+                zh_share=options.get("zh_share"),
                 log=ScanLog(sink=sink),
                 progress=progress.advance,
                 **_config_options(reading),
@@ -238,12 +266,151 @@ def audit(
             click.echo(line, err=True)
 
 
+class _FlagLimit(click.ParamType):
+    """``FLAG=LIMIT``: one value per option, so that file names after it are never taken."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = "FLAG=" + ("RATE" if kind == "max-rate" else "N")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
+        from .settings import PER_FILE
+
+        flag, sep, limit = str(value).partition("=")
+        if not sep:
+            example = "code_switch=0.01" if self.kind == "max-rate" else "lang_mismatch=0"
+            self.fail(f"expected {self.name}, e.g. {example}; got {value!r}", param, ctx)
+        try:
+            parsed = PER_FILE[self.kind]({flag.strip(): _number(limit)})
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return flag.strip(), parsed[flag.strip()]
+
+
+def _number(text: str) -> Any:
+    """``5`` -> 5, ``0.5`` -> 0.5; anything else (``1%``, ``x``) stays text for the parser."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--max-rate",
+    type=_FlagLimit("max-rate"),
+    multiple=True,
+    help="Most records per file with FLAG, as a share (0.01 or 1%); repeat for more flags.",
+)
+@click.option(
+    "--max-count",
+    type=_FlagLimit("max-count"),
+    multiple=True,
+    help="Most records per file with FLAG; repeat for more flags. A flag without a limit "
+    "may not occur at all.",
+)
+@click.option(
+    "--zh-share",
+    metavar="LOW:HIGH",
+    help="Bounds on the Chinese share of each file's responses (0.6:0.9, 0.6: or :0.9).",
+)
+@click.option(
+    "--max-lines",
+    type=click.IntRange(0),
+    default=None,
+    help="Offending records listed; the rest are counted.  [default: 50]",
+)
+@_reading_options
+def check(
+    inputs: tuple[str, ...],
+    max_rate: tuple[tuple[str, float], ...],
+    max_count: tuple[tuple[str, int], ...],
+    zh_share: str | None,
+    max_lines: int | None,
+    bad_lines: str | None,
+    **reading: Any,
+) -> None:
+    """Check INPUTS against rules; exit 1 if any fails (for CI and pre-commit).
+
+    Prints one PATH:ROW: FLAG: reason line per offending record (ROW is the line in JSONL
+    and CSV files, else the record's position from 1), then one line per rule. Rules come
+    from the nearest langaudit.toml or pyproject.toml [tool.langaudit]; these options
+    replace them. Exits 0 when every rule holds, 1 when one fails, 2 on usage or input errors.
+    """
+    from .engine import ScanLog
+    from .gate import check as run_check
+
+    sink = None
+    try:
+        sources, _ = _configured(inputs, reading)
+        sink = _bad_line_sink(bad_lines, sources, inputs, [])
+        log = ScanLog(sink=sink)
+        _arrow_without_pandas()
+        with _Progress(None, label="checking") as progress:
+            result = run_check(
+                list(inputs),
+                max_rate=dict(max_rate) if max_rate else None,
+                max_count=dict(max_count) if max_count else None,
+                zh_share=zh_share,
+                max_findings=max_lines,
+                config=reading["config"],
+                log=log,
+                progress=progress.advance,
+                **_config_options(reading),
+            )
+    except LangauditError as error:
+        _fail(error, sink)
+    if sink is not None:
+        sink.close()
+    for line in result.lines():
+        click.echo(line)
+    if log.skipped:
+        click.echo(f"skipped {_plural(log.skipped, 'unreadable record')}", err=True)
+    sys.exit(result.exit_code)
+
+
+#: Whether the CLI runs as its own process (the console script, ``python -m langaudit``), not
+#: called by other code that may use pandas with pyarrow later.
+_OWN_PROCESS = False
+
+
+def _arrow_without_pandas() -> None:
+    """Keep pyarrow from importing pandas (~0.25 s) in a command that never needs it.
+
+    pyarrow imports pandas on its first ``pa.array()`` call only to test whether the values
+    are pandas objects (apache/arrow#34994), and remembers the answer for the process. The
+    commands hand it lists and NumPy arrays, so in their own process they let that import fail.
+    """
+    if not _OWN_PROCESS or "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    class NoPandas:
+        @staticmethod
+        def find_spec(name: str, *args: Any) -> None:
+            if name == "pandas":
+                raise ModuleNotFoundError("langaudit's commands do not use pandas", name=name)
+
+    sys.meta_path.insert(0, NoPandas)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(NoPandas)
+
+
 class _Progress:
     """A progress bar on stderr (rate and time left), shown only on a terminal."""
 
-    def __init__(self, sources: list[Any], enabled: bool = True) -> None:
+    def __init__(
+        self, sources: list[Any] | None, enabled: bool = True, label: str = "auditing"
+    ) -> None:
+        """``sources`` in the order they are read, for the bytes left (None: count only)."""
+        sources = sources or []
         sizes = [src.size for src in sources]
-        self.total = sum(sizes) if all(size is not None for size in sizes) else None
+        self.total = sum(sizes) if sizes and all(size is not None for size in sizes) else None
         # bytes of the sources before each one (read by the time it starts)
         self.done_before = {
             id(src): sum(size or 0 for size in sizes[:k]) for k, src in enumerate(sources)
@@ -251,6 +418,7 @@ class _Progress:
         self.records = 0
         self.bar: Any = None
         self.enabled = enabled and sys.stderr.isatty()
+        self.label = label
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -265,7 +433,7 @@ class _Progress:
             )
 
             self.bar = Progress(
-                TextColumn("[bold]auditing"),
+                TextColumn(f"[bold]{self.label}"),
                 BarColumn(),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[records]:,} records, {task.fields[rate]}/s"),
@@ -339,7 +507,10 @@ def _plural(count: int, noun: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the exit code."""
+    """Console-script entry point (``argv`` None: the process's own arguments); returns the
+    exit code."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     try:
         cli.main(args=argv, prog_name="langaudit", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -318,7 +318,13 @@ def vocabulary() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def vocabulary_hashes() -> np.ndarray:
     """:func:`vocabulary` for :func:`langaudit.scripts.measure` to find in a whole batch."""
-    return word_hashes(sorted(vocabulary()))
+    from .cache import cached
+    from .lexicon import _lexicon_file
+
+    def build() -> dict[str, np.ndarray]:
+        return {"hashes": word_hashes(sorted(vocabulary()))}
+
+    return cached("vocabulary", build, [_lexicon_file()])["hashes"]
 
 
 def _word_end(text: str, start: int) -> int:

@@ -41,6 +41,68 @@ ON_ERROR = ("raise", "skip")
 
 
 @dataclass(frozen=True)
+class ShareRange:
+    """Bounds on the Chinese share of responses: ``0.6:0.9``, ``0.6:`` (at least), ``:0.9``
+    (at most), or one share ``0.7``, which means that share to within 0.01 (what rebalancing
+    by whole records can reach)."""
+
+    low: float = 0.0
+    high: float = 1.0
+    target: float | None = None
+
+    #: How far from a single target share still counts as on target.
+    TOLERANCE = 0.01
+
+    @classmethod
+    def parse(cls, text: str) -> ShareRange:
+        """A range from ``LOW:HIGH`` (either side may be left out), ``X`` or ``X%``."""
+        raw = text.strip()
+        try:
+            if ":" not in raw:
+                target = _share_value(raw)
+                return cls(
+                    max(0.0, target - cls.TOLERANCE), min(1.0, target + cls.TOLERANCE), target
+                )
+            low_text, _, high_text = raw.partition(":")
+            low = _share_value(low_text) if low_text.strip() else 0.0
+            high = _share_value(high_text) if high_text.strip() else 1.0
+        except ValueError:
+            raise UsageError(
+                f"bad Chinese share {text!r}",
+                "give LOW:HIGH between 0 and 1 (0.6:0.9, 0.6: or :0.9), or one share (0.7)",
+            ) from None
+        if low > high:
+            raise UsageError(f"bad Chinese share {text!r}: {low:g} is above {high:g}")
+        return cls(low, high)
+
+    def holds(self, share: float) -> bool:
+        return self.low <= share <= self.high
+
+    def fix(self, share: float) -> float | None:
+        """The share to rebalance to (the target, or the nearer bound), None when it holds."""
+        if self.holds(share):
+            return None
+        if self.target is not None:
+            return self.target
+        return self.low if share < self.low else self.high
+
+    def __str__(self) -> str:
+        if self.target is not None:
+            return f"{self.target:g}"
+        low = f"{self.low:g}" if self.low > 0 else ""
+        high = f"{self.high:g}" if self.high < 1 else ""
+        return f"{low}:{high}"
+
+
+def _share_value(text: str) -> float:
+    raw = text.strip()
+    value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError(text)
+    return value
+
+
+@dataclass(frozen=True)
 class Rules:
     """The judging options of :class:`AuditConfig`, as the judge takes them."""
 

@@ -78,6 +78,9 @@ class Source:
         #: Bytes on disk, and how many of them have been read (for progress), when known.
         self.size = size
         self.position = position
+        #: The AuditConfig of this source's config file (see langaudit.settings), which takes
+        #: the place of the one a scan is called with; None to use that one.
+        self.config: Any = None
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self._items)

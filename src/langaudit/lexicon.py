@@ -69,12 +69,36 @@ UNITS = frozenset(_UNITS_WORDS.split())
 def english_lexicon() -> dict[str, int]:
     """Words of pyspellchecker's English frequency list that occur at least
     MIN_ENGLISH_FREQUENCY times, with their counts (the rarer ones are never used)."""
+    import numpy as np
+
+    from .cache import cached
+
+    source = _lexicon_file()
+
+    def build() -> dict[str, np.ndarray]:
+        lexicon = _read_lexicon(source)
+        words = "\n".join(lexicon).encode()
+        return {
+            "words": np.frombuffer(words, np.uint8),
+            "counts": np.fromiter(lexicon.values(), np.int64, len(lexicon)),
+        }
+
+    arrays = cached("lexicon", build, [source])
+    words = arrays["words"].tobytes().decode().split("\n")
+    return dict(zip(words, arrays["counts"].tolist(), strict=True))
+
+
+def _lexicon_file() -> Path:
     spec = find_spec("spellchecker")
     if spec is None or spec.origin is None:
         raise MissingDependencyError(
             "the English lexicon is missing", hint="pip install pyspellchecker"
         )
-    raw = gzip.decompress((Path(spec.origin).parent / "resources" / "en.json.gz").read_bytes())
+    return Path(spec.origin).parent / "resources" / "en.json.gz"
+
+
+def _read_lexicon(path: Path) -> dict[str, int]:
+    raw = gzip.decompress(path.read_bytes())
     # One pass of a regex over the JSON text, keeping only counts of three digits or more,
     # takes a third of the time of parsing all 160,000 entries; a format it does not expect
     # falls back to the JSON parser.
@@ -119,12 +143,17 @@ JARGON_PHRASES = (
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Ordinary English words: frequent enough in the lexicon, and not tool names."""
-    return frozenset(
-        word
-        for word, count in english_lexicon().items()
-        if count >= (MIN_SHORT_WORD_FREQUENCY if len(word) <= 3 else MIN_ENGLISH_FREQUENCY)
-        and word not in TECH_NAMES
-    )
+    from .cache import cached_words
+
+    def build() -> list[str]:
+        return [
+            word
+            for word, count in english_lexicon().items()
+            if count >= (MIN_SHORT_WORD_FREQUENCY if len(word) <= 3 else MIN_ENGLISH_FREQUENCY)
+            and word not in TECH_NAMES
+        ]
+
+    return frozenset(cached_words("english_words", build, [_lexicon_file()]))
 
 
 def is_english_word(low: str) -> bool:

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from .config import ShareRange
 from .engine import Entries
 from .judge import FLAGS
+from .reasons import RECORD_COLUMNS, explain
 
 #: Version of the JSON report layout (docs/audit-json.md); raised on incompatible changes.
 SCHEMA_VERSION = 1
@@ -385,108 +387,26 @@ def _severities(batch: Any) -> dict[str, np.ndarray]:
 # Examples
 
 
-_SOURCE_WORDS = {
-    "instruction": "the prompt asks for it",
-    "translation": "a translation into it",
-    "config": "--expect",
-    "prompt": "the prompt's language",
-}
-
-
 def _example(flag: str, severity: float, batch: Any, row: int, turns: Sequence[Any]) -> Example:
-    record = {name: batch.column(name)[row].as_py() for name in _EXAMPLE_COLUMNS}
-    turn_rows = record["turns"] or []
-    flagged = next((t for t in turn_rows if flag in (t["flags"] or [])), None)
-    turn = flagged["turn"] if flagged else None
-    if flag == "code_switch" and record["code_switch_spans"]:
-        turn = record["code_switch_spans"][0]["turn"]
-        flagged = turn_rows[turn]
-    text = turns[turn].text if turn is not None else ""
-    before = turns[:turn] if turn is not None else turns
-    prompt = next((t.text for t in reversed(before) if t.role == "user"), "")
-    marks, reason = _highlights(flag, record, flagged, turn, text)
-    response, shown, clipped_before, clipped_after = _excerpt(text, marks, EXCERPT)
+    record = {name: batch.column(name)[row].as_py() for name in RECORD_COLUMNS}
+    why = explain(flag, record, turns)
+    response, shown, clipped_before, clipped_after = _excerpt(why.text, why.marks, EXCERPT)
     return Example(
         flag=flag,
         source=record["source"],
         index=record["index"],
         severity=severity,
-        turn=turn,
-        reason=reason,
-        prompt=_clip(prompt, PROMPT_EXCERPT),
+        turn=why.turn,
+        reason=why.reason,
+        prompt=_clip(why.prompt, PROMPT_EXCERPT),
         response=response,
         highlights=tuple(shown),
         clipped_before=clipped_before,
         clipped_after=clipped_after,
-        response_lang=(flagged or {}).get("lang", record["response_lang"]),
-        expected_lang=(flagged or {}).get("expected_lang", record["expected_lang"]),
-        expected_source=(flagged or {}).get("expected_source", record["expected_source"]),
+        response_lang=why.lang,
+        expected_lang=why.expected_lang,
+        expected_source=why.expected_source,
     )
-
-
-_EXAMPLE_COLUMNS = (
-    "source",
-    "index",
-    "response_lang",
-    "response_lang_score",
-    "expected_lang",
-    "expected_source",
-    "code_switch_spans",
-    "response_counts",
-    "turns",
-)
-
-
-def _highlights(
-    flag: str, record: dict[str, Any], flagged: dict[str, Any] | None, turn: int | None, text: str
-) -> tuple[list[tuple[int, int]], str]:
-    """The ranges of ``text`` to highlight and the reason shown with the example."""
-    lang = (flagged or {}).get("lang") or record["response_lang"]
-    if flag == "lang_mismatch":
-        expected = (flagged or {}).get("expected_lang") or record["expected_lang"]
-        source = (flagged or {}).get("expected_source") or record["expected_source"]
-        score = (flagged or {}).get("lang_score") or record["response_lang_score"] or 0.0
-        return [], (
-            f"answer in {lang} ({score:.2f}), expected {expected} "
-            f"({_SOURCE_WORDS.get(source or '', source or 'unknown')})"
-        )
-    if flag == "code_switch":
-        spans = [s for s in record["code_switch_spans"] if s["turn"] == turn]
-        words = ", ".join(repr(s["text"]) for s in spans[:5])
-        more = f" and {len(spans) - 5} more" if len(spans) > 5 else ""
-        direction = (
-            "Chinese inside English"
-            if spans and spans[0]["lang"] == "zh"
-            else ("English inside Chinese")
-        )
-        count = f"{len(spans)} span" + ("s" if len(spans) != 1 else "")
-        return [(s["start"], s["end"]) for s in spans], f"{direction}, {count}: {words}{more}"
-    if flag == "zh_variant_mix":
-        from .scripts import variant_sets
-
-        simplified, traditional = variant_sets()
-        simp = [i for i, c in enumerate(text) if c in simplified]
-        trad = [i for i, c in enumerate(text) if c in traditional]
-        minority = simp if len(simp) <= len(trad) else trad
-        return [(i, i + 1) for i in minority], (
-            f"{len(simp)} Simplified-only and {len(trad)} Traditional-only characters "
-            f"(the {'Simplified' if minority is simp else 'Traditional'} ones highlighted)"
-        )
-    if flag == "punct_mismatch":
-        from .punctuation import ascii_in_chinese, wide_in_english
-        from .scripts import mask_spans
-
-        masked = mask_spans(text)
-        if lang == "en":
-            marks = wide_in_english(text, masked)
-            what = "full-width punctuation in English sentences"
-        else:
-            marks = ascii_in_chinese(text, masked)
-            what = "ASCII punctuation in Chinese sentences"
-        return [(i, i + 1) for i in marks], f"{len(marks)} × {what}"
-    if turn is None:
-        return [], "no assistant turn: nothing answers the prompt"
-    return [], "the response is empty (or only spaces and invisible characters)"
 
 
 def _excerpt(
@@ -569,7 +489,7 @@ class Report:
         inputs: Sequence[str] = (),
         options: dict[str, Any] | None = None,
         table: Any = None,
-        zh_target: float | None = None,
+        zh_target: ShareRange | None = None,
     ) -> None:
         self.stats = stats
         self.inputs = list(inputs)
@@ -636,7 +556,7 @@ def recommend(
     stats: AuditStats,
     inputs: Sequence[str],
     options: dict[str, Any],
-    zh_target: float | None = None,
+    zh_target: ShareRange | None = None,
 ) -> list[Recommendation]:
     """The fixes the findings call for, most important first, each with the command for every
     file it concerns."""
@@ -696,22 +616,25 @@ def recommend(
             )
     share = stats.zh_share()
     if share is not None:
-        target = zh_target
-        if target is None and 0 < share < LOPSIDED[0]:
+        if zh_target is not None:
+            target = zh_target.fix(share)
+        elif 0 < share < LOPSIDED[0]:
             target = REBALANCE_TO[0]
-        elif target is None and LOPSIDED[1] < share < 1:
+        elif LOPSIDED[1] < share < 1:
             target = REBALANCE_TO[1]
-        if target is not None and abs(share - target) > 0.01:
+        else:
+            target = None
+        if target is not None and abs(share - target) > ShareRange.TOLERANCE:
             mode = "up"  # up-sample the side below the target: every record is kept
+            asked = "" if zh_target is None else _asked(zh_target)
             out.append(
                 Recommendation(
                     "rebalance",
                     f"Rebalance Chinese responses from {share:.0%} to {target:.0%}",
                     f"{share:.1%} of the responses with a known language are in Chinese. "
                     + (
-                        f"You asked for {target:.0%}."
-                        if zh_target is not None
-                        else "A model fine-tuned on a lopsided mix defaults to the majority "
+                        asked
+                        or "A model fine-tuned on a lopsided mix defaults to the majority "
                         "language; up-sampling the minority keeps every record."
                     ),
                     stats.records,
@@ -762,6 +685,12 @@ _FLAG_ADVICE: tuple[tuple[str, Callable[[int], str], Callable[[int], str]], ...]
         ),
     ),
 )
+
+
+def _asked(share: ShareRange) -> str:
+    if share.target is not None:
+        return f"You asked for {share.target:.0%}."
+    return f"You asked for {share.low:.0%} to {share.high:.0%}."
 
 
 def _flag_count(flag: str) -> Callable[[SourceTotals], int]:

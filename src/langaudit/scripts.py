@@ -164,6 +164,14 @@ def variant_sets() -> tuple[frozenset[str], frozenset[str]]:
     to something else, that is not itself a Traditional character, and that Taiwan and Hong Kong
     do not use as their standard form (床 and 秘 are standard there, so they do not count).
     """
+    from .cache import cached_words
+
+    files = [_opencc_file(name) for name in _OPENCC_FILES]
+    simplified, traditional = cached_words("variants", _build_variant_sets, files)
+    return frozenset(simplified), frozenset(traditional)
+
+
+def _build_variant_sets() -> tuple[str, str]:
     st = _read_opencc("STCharacters.txt")
     ts = _read_opencc("TSCharacters.txt")
     regional: set[str] = set()
@@ -172,12 +180,22 @@ def variant_sets() -> tuple[frozenset[str], frozenset[str]]:
             regional.update(values)
     simplified = {k for k, v in st.items() if k not in v} - set(ts) - regional
     traditional = {k for k, v in ts.items() if k not in v} - set(st)
-    return frozenset(simplified), frozenset(traditional)
+    return "".join(sorted(simplified)), "".join(sorted(traditional))
 
 
 @lru_cache(maxsize=1)
 def class_table() -> np.ndarray:
     """uint8 class of every BMP code point; astral code points are classified on demand."""
+    from .cache import cached
+
+    files = [_opencc_file(name) for name in _OPENCC_FILES]
+    return cached("class_table", lambda: {"table": _build_class_table()}, files)["table"]
+
+
+_OPENCC_FILES = ("STCharacters.txt", "TSCharacters.txt", "TWVariants.txt", "HKVariants.txt")
+
+
+def _build_class_table() -> np.ndarray:
     size = 0x10000
     categories = np.array([unicodedata.category(chr(cp)) for cp in range(size)])
     major = categories.astype("<U1")
