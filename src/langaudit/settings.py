@@ -278,28 +278,33 @@ def _read_table(p: Path) -> dict[str, Any] | None:
 
 
 def _parse(p: Path, table: dict[str, Any]) -> Settings:
-    where = "[tool.langaudit]" if p.name == "pyproject.toml" else "the top level"
+    where = "[tool.langaudit]" if p.name == "pyproject.toml" else ""
     options = _options(p, where, table, {**PER_FILE, **GLOBAL})
     overrides = _overrides(p, where, table.get("overrides", []))
     options.pop("overrides", None)
     return Settings(p, options, overrides)
 
 
+def _at(p: Path, where: str) -> str:
+    """The start of an error message: the file, and the table in it."""
+    return f"{p}: {where}: " if where else f"{p}: "
+
+
 def _overrides(p: Path, where: str, value: Any) -> tuple[Override, ...]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise UsageError(
-            f"{p}: {where}: overrides must be an array of tables",
+            f"{_at(p, where)}overrides must be an array of tables",
             "write each as [[tool.langaudit.overrides]] (or [[overrides]] in langaudit.toml)",
         )
     out = []
     for n, table in enumerate(value, 1):
-        here = f"{where}, override {n}"
+        here = f"{where}, override {n}" if where else f"override {n}"
         globs = table.get("files")
         if isinstance(globs, str):
             globs = [globs]
         if not globs or not all(isinstance(g, str) and g.strip() for g in globs):
             raise UsageError(
-                f"{p}: {here}: needs files = [GLOB, ...], the files it applies to",
+                f"{_at(p, here)}needs files = [GLOB, ...], the files it applies to",
                 'e.g. files = ["data/en/*.jsonl"]',
             )
         rest = {k: v for k, v in table.items() if k != "files"}
@@ -313,16 +318,16 @@ def _options(
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            also = "" if known is PER_FILE or key not in GLOBAL else " (only at the top level)"
+            also = " (only at the top level)" if known is PER_FILE and key in GLOBAL else ""
             extra = "" if also else _did_you_mean(key, [*known, "files"])
             raise UsageError(
-                f"{p}: {where}: unknown key {key!r}{also}{extra}",
+                f"{_at(p, where)}unknown key {key!r}{also}{extra}",
                 f"known keys: {', '.join(sorted(known))}",
             )
         try:
             parsed = known[key](value)
         except (ValueError, UsageError) as exc:
-            raise UsageError(f"{p}: {where}: {key}: {exc}") from None
+            raise UsageError(f"{_at(p, where)}{key}: {exc}") from None
         if key == "allow-terms-file":
             from .config import read_terms
 
