@@ -46,8 +46,11 @@ MISMATCHED = [
     CLEAN[0],
     record("What is the capital of France?", "巴黎是法国的首都，也是法国最大的城市。"),
     CLEAN[1],
-    record("如何学习编程？", "Start with one language, write small programs every day, and read other people's code."),
-]  # fmt: skip
+    record(
+        "如何学习编程？",
+        "Start with one language, write small programs every day, and read other people's code.",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
