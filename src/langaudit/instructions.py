@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -141,28 +142,44 @@ _ANSWER_EN = (
     r"|answers|responses?|replies)"
 )
 
+
+class _Lazy:
+    """A pattern compiled on first use: prompts without a language name or a word for
+    translating never need these, and compiling them all costs ~40 ms of every start."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str) -> Any:  # search, finditer: then found on the instance
+        compiled = re.compile(self.pattern, self.flags)
+        self.search = compiled.search
+        self.finditer = compiled.finditer
+        return getattr(compiled, name)
+
+
 # Explicit instructions about the language of the answer.
 _INSTRUCTION_PATTERNS = (
     # 请用英文回答 / 用中文回复我 / 以中文作答 / 使用英语来解释 / 全部用英文写
-    re.compile(
+    _Lazy(
         rf"(?:用|以|使用|采用|拿|改用|换成|換成)\s*(?P<lang>{_ANY_LANG})\s*(?:来|來|进行|進行)?\s*{_ANSWER_ZH}"
     ),
     # 回答请用英文 / 回复使用中文 / 请用中文。/ 请使用英文
-    re.compile(
+    _Lazy(
         rf"{_ANSWER_ZH}(?:时|時)?(?:请|請|都|必须|必須|只能|一律)?(?:用|使用|以|采用)\s*(?P<lang>{_ANY_LANG})"
     ),
-    re.compile(
+    _Lazy(
         rf"(?:请|請|务必|務必|必须|必須|只能|只|仅|僅)\s*(?:用|使用|以|采用)\s*(?P<lang>{_ANY_LANG})(?![\u4e00-\u9fff]{{0,2}}(?:句子|例句|单词|單詞|名字|名称|术语))"
     ),
     # 英文回答 / 中文回复即可
-    re.compile(rf"(?P<lang>{_ZH_LANG})\s*{_ANSWER_ZH}(?:即可|就行|就好|吧|。|！|$)"),
+    _Lazy(rf"(?P<lang>{_ZH_LANG})\s*{_ANSWER_ZH}(?:即可|就行|就好|吧|。|！|$)"),
     # answer in Chinese / please respond in English / reply in 中文 / write your answer in English
-    re.compile(
+    _Lazy(
         rf"(?i:\b{_ANSWER_EN}\b(?:\s+\w+){{0,4}}?\s+(?:in|using|with)\s+)(?P<lang>{_ANY_LANG})(?i:\b|(?=[\u4e00-\u9fff]))"
     ),
     # in English, please / in English only / use English / please use Chinese
-    re.compile(rf"(?i:\bin\s+)(?P<lang>(?i:{_EN_LANG}))(?i:,?\s+(?:please|only)\b)"),
-    re.compile(
+    _Lazy(rf"(?i:\bin\s+)(?P<lang>(?i:{_EN_LANG}))(?i:,?\s+(?:please|only)\b)"),
+    _Lazy(
         rf"(?i:\b(?:please\s+)?(?:use|using)\s+)(?P<lang>(?i:{_EN_LANG}))(?i:\s+(?:only|to\s+{_ANSWER_EN})\b)"
     ),
 )
@@ -180,28 +197,28 @@ _EN_CONTENT = (
 )
 _CONTENT_PATTERNS = (
     # 造一个英文句子 / 给我一个英文例句 / 写一封英文求职信 / 写一句英文的生日祝福
-    re.compile(
+    _Lazy(
         r"(?:造|写|寫|给我|給我|来|來|列举|列舉|举|舉|提供|生成|起|取|教我|说|說)\s*"
         r"(?:[一二两三四五六七八九十几\d]+\s*)?(?:个|個|句|段|封|篇|首|条|條|组|組|些)?\s*"
         rf"(?P<lang>{_ZH_LANG})(?:的)?[\u4e00-\u9fff]{{0,4}}?{_ZH_CONTENT}"
     ),
     # 用英文怎么说 / 英语里有哪些说法 / 英文中如何表达
-    re.compile(
+    _Lazy(
         rf"(?P<lang>{_ZH_LANG})(?:里|裡|中)?\s*(?:怎么|怎麼|如何|咋)\s*(?:说|說|讲|講|表达|表達|写|寫)"
     ),
-    re.compile(
+    _Lazy(
         rf"(?P<lang>{_ZH_LANG})(?:里|裡|中)[^。？！\n]{{0,12}}?(?:说法|表达|表達|单词|單詞|词|詞)"
     ),
     # 教我几句点餐用的英语 / “头脑风暴”的英文是什么
-    re.compile(rf"(?:教我|告诉我|告訴我|来几句|來幾句)[^。？！\n]{{0,15}}?(?P<lang>{_ZH_LANG})"),
-    re.compile(rf"的(?P<lang>{_ZH_LANG})(?:是|叫|怎么|怎麼|如何)"),
+    _Lazy(rf"(?:教我|告诉我|告訴我|来几句|來幾句)[^。？！\n]{{0,15}}?(?P<lang>{_ZH_LANG})"),
+    _Lazy(rf"的(?P<lang>{_ZH_LANG})(?:是|叫|怎么|怎麼|如何)"),
     # write the email in English / give me an English sentence / a short Chinese poem
-    re.compile(
+    _Lazy(
         rf"(?i:\b(?:write|compose|draft|create|make|give|generate|provide|list|suggest|teach)\b"
         rf"(?:\s+[a-z0-9]+){{0,4}}?\s+)"
         rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+{_EN_CONTENT}\b)"
     ),
-    re.compile(
+    _Lazy(
         rf"(?i:\b(?:write|compose|draft|rewrite|put|say)\b(?:\s+\S+){{0,8}}?\s+in\s+)"
         rf"(?P<lang>(?i:{_EN_LANG}))\b"
     ),
@@ -209,19 +226,19 @@ _CONTENT_PATTERNS = (
 
 _TRANSLATE_TARGET = (
     # 翻译成英文 / 译为中文 / 翻成日语 / 用英文翻译
-    re.compile(rf"(?:翻译|翻譯|译|譯|翻)\s*(?:成|为|為|到|至)\s*(?P<lang>{_ANY_LANG})"),
-    re.compile(rf"(?:用|以)\s*(?P<lang>{_ANY_LANG})\s*(?:翻译|翻譯)"),
-    re.compile(rf"(?P<lang>{_ZH_LANG})\s*(?:翻译|翻譯)(?:一下|下)?\s*[:：]"),
+    _Lazy(rf"(?:翻译|翻譯|译|譯|翻)\s*(?:成|为|為|到|至)\s*(?P<lang>{_ANY_LANG})"),
+    _Lazy(rf"(?:用|以)\s*(?P<lang>{_ANY_LANG})\s*(?:翻译|翻譯)"),
+    _Lazy(rf"(?P<lang>{_ZH_LANG})\s*(?:翻译|翻譯)(?:一下|下)?\s*[:：]"),
     # translate ... into Chinese / translate to English / translation in French
-    re.compile(
+    _Lazy(
         rf"(?i:\btranslat(?:e|ed|ing|ion)\b.{{0,80}}?\b(?:in)?to\s+)(?P<lang>(?i:{_EN_LANG}))\b",
         re.S,
     ),
-    re.compile(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
+    _Lazy(rf"(?i:\b(?:from\s+\w+\s+)?in)(?i:to)\s+(?P<lang>(?i:{_EN_LANG}))(?i:\s*:)"),
 )
 # "French translation": tried only on texts with that word (the names would be tried at every
 # letter of every prompt)
-_NAMED_TRANSLATION = re.compile(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)")
+_NAMED_TRANSLATION = _Lazy(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)")
 # Every pattern above contains a language name or a word for translating. Chinese names start
 # with rare characters, so their literal alternation is cheap to search; English names would
 # be tried at nearly every letter, so the prompt's words are looked up in a set instead.
@@ -261,7 +278,7 @@ def _maybe(text: str) -> bool:
 
 # A request to translate, not a task that mentions translation ("check whether B is a
 # translation of A"): an imperative, a "translate:" label, or the text starting with it.
-_TRANSLATE_ANY = re.compile(
+_TRANSLATE_ANY = _Lazy(
     r"(?i:^\W*(?:please\s+)?translat(?:e|ion)\b|\btranslate\s+(?:the\s+following|this|these|that"
     r"|it|them|the\s+(?:text|sentence|paragraph|passage|phrase|word|words|below))\b"
     r"|\btranslat(?:e|ion)\s*:)"
@@ -302,9 +319,7 @@ def _named_translation(text: str) -> re.Match[str] | None:
     return _NAMED_TRANSLATION.search(text) if "translation" in text.lower() else None
 
 
-def _first(
-    patterns: tuple[re.Pattern[str], ...], text: str, skip: frozenset[re.Pattern[str]]
-) -> re.Match[str] | None:
+def _first(patterns: tuple[_Lazy, ...], text: str, skip: frozenset[_Lazy]) -> re.Match[str] | None:
     for pattern in patterns:
         if pattern not in skip and (m := pattern.search(text)):
             return m
@@ -318,7 +333,7 @@ _ENGLISH_ONLY = frozenset(
     for p in (*_CONTENT_PATTERNS, *_INSTRUCTION_PATTERNS, *_TRANSLATE_TARGET)
     if _EN_LANG in p.pattern and _ANY_LANG not in p.pattern
 )
-_NOTHING_SKIPPED: frozenset[re.Pattern[str]] = frozenset()
+_NOTHING_SKIPPED: frozenset[_Lazy] = frozenset()
 
 
 def read_prompt(text: str) -> Ask:

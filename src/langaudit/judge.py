@@ -198,7 +198,7 @@ def judge(turns: Turns, rules: Rules | None = None) -> Verdicts:
     for i in np.flatnonzero(mismatch & (needs == 0)).tolist():
         turn_flags[i] = ["lang_mismatch"]  # all a plain answer without candidates can have
     record_flags: list[set[str]] = [set() for _ in range(n_records)]
-    for r in np.unique(record_of[mismatch]).tolist():
+    for r in sorted(set(record_of[mismatch].tolist())):
         record_flags[r].add("lang_mismatch")
     spans: list[list[dict[str, Any]]] = [[] for _ in range(n_records)]
     # plain answers holding candidates: the full checks, with the prompts before them

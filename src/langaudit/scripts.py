@@ -490,7 +490,7 @@ def measure(
     punct = np.flatnonzero(classes == ASCII_PUNCT)
     # only texts with a trigger character can hold code, URLs, e-mails or LaTeX
     triggered = text_ids[punct[_TRIGGER_TABLE[cps[punct]]]]
-    for i in {*np.unique(triggered).tolist(), *(i for i, t in enumerate(texts) if "www." in t)}:
+    for i in {*triggered.tolist(), *(i for i, t in enumerate(texts) if "www." in t)}:
         spans[i] = mask_spans(texts[i])
     for i, text_spans in enumerate(spans):
         base = offsets[i]
@@ -561,7 +561,9 @@ def word_hashes(words: Sequence[str]) -> np.ndarray:
     lengths = np.fromiter(map(len, kept), np.int64, len(kept))
     cps = np.frombuffer("".join(kept).encode("ascii"), np.uint8)
     first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    return np.unique(_hash_runs(cps, first, lengths))
+    hashes = np.sort(_hash_runs(cps, first, lengths))
+    # np.unique would import numpy.ma (~20 ms) in a command that needs nothing else of it
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
 
 
 def texts_with_words(texts: Sequence[str], words: Sequence[str]) -> np.ndarray:
@@ -583,7 +585,7 @@ def texts_with_words(texts: Sequence[str], words: Sequence[str]) -> np.ndarray:
     first = np.flatnonzero(np.concatenate(([True], (np.diff(at) != 1) | text_start[at[1:]])))
     sizes = np.diff(np.append(first, len(at)))
     # only runs as long as some word can be one of them
-    runs = np.flatnonzero(np.isin(sizes, np.unique([len(w) for w in words])))
+    runs = np.flatnonzero(np.isin(sizes, sorted({len(w) for w in words})))
     if not len(runs):
         return found
     where = _ranges(first[runs], sizes[runs])
