@@ -56,9 +56,9 @@ def test_nearest_file_above_each_input(tmp_path: Path) -> None:
 
 
 def test_no_file_means_no_settings(tmp_path: Path) -> None:
-    assert st.find(tmp_path / "x.jsonl").options in ({}, st.find(tmp_path.parent).options)
-    ((_, options, settings),) = st.for_inputs([tmp_path / "x.jsonl"], {"expect": "en"}, False)
-    assert options == {"expect": "en"} and settings.path is None
+    jsonl(tmp_path / "x.jsonl", EN_ANSWER)
+    ((source, options),) = st.for_inputs([tmp_path / "x.jsonl"], {"expect": "en"}, False)
+    assert options == {"expect": "en"} and source.name == str(tmp_path / "x.jsonl")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +232,23 @@ expect = "zh"
     # --config names the file for every input; its globs are relative to its own folder
     write(tmp_path / "other" / "langaudit.toml", "max-rate = { lang_mismatch = 1 }\n")
     assert run("check", "en/a.jsonl", "--config", "other/langaudit.toml").exit_code == 0
+
+
+def test_overrides_match_the_files_of_a_folder_given_as_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    chinese = alpaca("请介绍一下长城。", "长城是中国古代的军事防御工程，全长两万多公里。")
+    jsonl(tmp_path / "data" / "train_en.jsonl", chinese)
+    jsonl(tmp_path / "data" / "train_zh.jsonl", chinese)
+    write(
+        tmp_path / "langaudit.toml",
+        '[[overrides]]\nfiles = ["*_en.jsonl"]\nexpect = "en"\n',
+    )
+    result = langaudit.check("data")
+    assert [(Path(f.path).name, f.flag) for f in result.findings] == [
+        ("train_en.jsonl", "lang_mismatch")
+    ]
 
 
 def test_glossary_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -110,17 +110,12 @@ def _configured(
     """The sources of ``inputs``, each with the AuditConfig of its settings file under the
     command line's options; and the options of the first input (for run-wide ones)."""
     from . import settings as st
-    from .io import open_path
 
     options = {**_config_options(reading), **given}
     resolved = st.for_inputs(inputs, options, reading["config"])
-    sources = []
-    for path, opts, _ in resolved:
-        cfg = st.audit_config(opts)
-        for src in open_path(path):
-            src.config = cfg
-            sources.append(src)
-    return sources, resolved[0][1] if resolved else {}
+    for src, opts in resolved:
+        src.config = st.audit_config(opts)
+    return [src for src, _ in resolved], resolved[0][1] if resolved else {}
 
 
 def _bad_line_sink(

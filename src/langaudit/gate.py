@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import AuditConfig, ShareRange
 from .engine import ScanLog, scan_source_with_turns
-from .io import Item, Source, open_path
+from .io import Item, Source
 from .judge import FLAGS
 from .reasons import RECORD_COLUMNS, explain
 
@@ -234,16 +234,14 @@ def check(
     files: list[FileCheck] = []
     findings: list[Finding] = []
     more = 0
-    for path, opts, _ in resolved:
+    for src, opts in resolved:
         rules = rules_from(opts.get("max_rate"), opts.get("max_count"), opts.get("zh_share"))
-        cfg = st.audit_config(opts)
-        for src in open_path(path):
-            file, candidates = _check_source(src, cfg, rules, limit, log, progress)
-            files.append(file)
-            failing = {r.rule.name for r in file.results if not r.ok}
-            shown = [f for f in candidates if f.flag in failing][: max(limit - len(findings), 0)]
-            findings += shown
-            more += sum(file.flags[name] for name in failing if name in FLAGS) - len(shown)
+        file, candidates = _check_source(src, st.audit_config(opts), rules, limit, log, progress)
+        files.append(file)
+        failing = {r.rule.name for r in file.results if not r.ok}
+        shown = [f for f in candidates if f.flag in failing][: max(limit - len(findings), 0)]
+        findings += shown
+        more += sum(file.flags[name] for name in failing if name in FLAGS) - len(shown)
     return CheckResult(files, findings, more, log.skipped)
 
 

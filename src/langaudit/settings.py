@@ -386,9 +386,12 @@ def for_inputs(
     inputs: Iterable[str | os.PathLike[str]],
     given: Mapping[str, Any],
     config: str | os.PathLike[str] | bool | None = None,
-) -> list[tuple[str, dict[str, Any], Settings]]:
-    """Each input with its options: its config file's (``config``: a path to use for every
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The sources of the inputs (one per file of a folder, per split of a Hugging Face
+    folder), each with its options: its config file's (``config``: a path to use for every
     input, None to find the nearest, False for none), then the ``given`` ones on top."""
+    from .io import open_path
+
     fixed: Settings | None = None
     if config is False:
         fixed = Settings()
@@ -398,5 +401,8 @@ def for_inputs(
     out = []
     for path in inputs:
         settings = fixed if fixed is not None else find(path, seen)
-        out.append((os.fspath(path), merge_options(settings.options_for(path), given), settings))
+        for src in open_path(path):
+            # a file of a folder given as input matches the overrides by its own name
+            where = src.name if src.name != os.fspath(path) and os.path.isfile(src.name) else path
+            out.append((src, merge_options(settings.options_for(where), given)))
     return out
