@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -114,7 +115,7 @@ def test_findings_are_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
         f"{path}:1: {MISMATCH_REASON}",
         f"{path}:2: {MISMATCH_REASON}",
         f"{path}:3: {MISMATCH_REASON}",
-        "... and 4 more offending records (--max-lines to see more)",
+        "... and 4 more (--max-lines to see them)",
     ]
     assert run("check", str(path), "--max-lines", "0").stdout.startswith("... and 7 more")
 
@@ -205,6 +206,45 @@ def test_rows_of_csv_json_and_parquet(tmp_path: Path) -> None:
         ("d.json", 2),
         ("d.parquet", 2),
     ]
+
+
+def test_a_file_without_records_to_check_fails(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_text("[]\n", encoding="utf-8")
+    (tmp_path / "garbage.jsonl").write_bytes(b"\x00\xff garbage\n{broken\n")
+    result = run("check", str(tmp_path / "empty.json"))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"FAIL records (at least 1): {tmp_path / 'empty.json'} no records"
+    )
+    result = run("check", str(tmp_path / "garbage.jsonl"), "--on-error", "skip")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0].endswith("no records, 2 unreadable records skipped")
+    assert result.stdout.splitlines()[-1] == (
+        "langaudit check: 1 of 6 rules failed (1 file, 0 records, 2 unreadable skipped)"
+    )
+
+
+def test_a_count_exactly_at_a_percentage_limit_holds(tmp_path: Path) -> None:
+    empty = alpaca("请介绍一下长城。", "")
+    path = write_jsonl(tmp_path / "d.jsonl", [empty] * 7 + [GOOD_ZH] * 993)
+    for limit in ("0.7%", "0.007"):
+        result = langaudit.check(path, max_rate={"empty_response": limit}, config=False)
+        assert result.ok, limit  # 7 of 1,000: 0.7% is a float just under 7 / 1000
+    assert not langaudit.check(path, max_rate={"empty_response": "0.6%"}, config=False).ok
+
+
+def test_the_same_file_twice_is_checked_once(data: Path) -> None:
+    result = run("check", "mixed.jsonl", "./mixed.jsonl", str(data / "mixed.jsonl"))
+    assert result.stdout.splitlines()[-1].endswith("(1 file, 4 records)")
+
+
+def test_a_corrupt_compressed_file_is_an_input_error(tmp_path: Path) -> None:
+    text = "\n".join(json.dumps(GOOD_ZH, ensure_ascii=False) for _ in range(500)) + "\n"
+    data = gzip.compress(text.encode())
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    result = run("check", str(tmp_path / "cut.jsonl.gz"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{tmp_path / 'cut.jsonl.gz'}: cannot read the file to its end")
 
 
 def test_multi_turn_findings_name_the_turn(tmp_path: Path) -> None:

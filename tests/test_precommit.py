@@ -88,6 +88,9 @@ def test_pre_commit_run_all_files(tmp_path: Path, rev: str) -> None:
         encoding="utf-8",
     )
     (project / "package.json").write_text('{"name": "not a dataset"}\n', encoding="utf-8")
+    # a LLaMA-Factory registry beside the data: the hook's exclude leaves it out
+    registry = {"train": {"file_name": "train.jsonl", "formatting": "alpaca"}}
+    (project / "data" / "dataset_info.json").write_text(json.dumps(registry), encoding="utf-8")
     (project / "data" / "train.jsonl").write_text("\n".join(CLEAN) + "\n", encoding="utf-8")
     git(project, "add", ".")
     env = {

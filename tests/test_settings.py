@@ -125,6 +125,9 @@ examples = 3
             "unknown key 'max-lines' (only at the top level)",
         ),
         ("expect = ", "invalid TOML"),
+        ("files = ['*.jsonl']", "unknown key 'files' (only in [[overrides]]"),
+        ("[tool.langaudit]\nexpect = 'zh'", "langaudit.toml takes the keys at its top level"),
+        ("[[overrides]]\nfiles = ['[z-a].jsonl']", "files: bad glob '[z-a].jsonl'"),
     ],
 )
 def test_bad_settings_are_errors_naming_the_file_and_key(
@@ -135,6 +138,14 @@ def test_bad_settings_are_errors_naming_the_file_and_key(
         st.load(path)
     assert message in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+def test_pyproject_files_that_are_not_langaudit_s(tmp_path: Path) -> None:
+    odd = write(tmp_path / "a" / "pyproject.toml", "tool = 1\n")
+    assert st.find(odd).path is None  # passed over, like any pyproject.toml without the table
+    other = write(tmp_path / "b" / "pyproject.toml", "[tool.ruff]\nline-length = 100\n")
+    with pytest.raises(UsageError, match=r"no \[tool.langaudit\] table"):
+        st.load(other)  # named with --config: an error, not silently nothing
 
 
 def test_bad_settings_exit_2_from_every_command(tmp_path: Path) -> None:
@@ -201,6 +212,30 @@ strictness = "strict"
         "strictness": "strict",
     }
     assert settings.options_for(tmp_path / "data/zh/a.jsonl")["expect"] == "zh"
+
+
+def test_a_limit_replaces_the_other_kind_of_limit_and_glossaries_add_up() -> None:
+    base = {"max_count": {"code_switch": 0, "lang_mismatch": 0}, "allow_terms": ("LoRA",)}
+    top = {"max_rate": {"code_switch": 0.5}, "allow_terms": ("vLLM", "LoRA")}
+    assert st.merge_options(base, top) == {
+        "max_count": {"lang_mismatch": 0},
+        "max_rate": {"code_switch": 0.5},
+        "allow_terms": ("LoRA", "vLLM"),
+    }
+
+
+def test_overrides_of_a_config_file_elsewhere(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "ci" / "langaudit.toml",
+        '[[overrides]]\nfiles = ["../data/*.jsonl"]\nexpect = "en"\n'
+        '[[overrides]]\nfiles = ["*_zh.jsonl"]\nexpect = "zh"\n'
+        '[[overrides]]\nfiles = ["/*.jsonl"]\nexpect = "ja"\n',
+    )
+    settings = st.load(path)
+    assert settings.options_for(tmp_path / "data" / "a.jsonl") == {"expect": "en"}
+    assert settings.options_for(tmp_path / "elsewhere" / "b_zh.jsonl") == {"expect": "zh"}
+    assert settings.options_for(tmp_path / "ci" / "c.jsonl") == {"expect": "ja"}
+    assert settings.options_for(tmp_path / "ci" / "sub" / "c.jsonl") == {}  # anchored
 
 
 def test_config_drives_check_and_the_command_line_wins(

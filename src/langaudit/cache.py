@@ -43,7 +43,7 @@ def cached(name: str, build: Callable[[], Arrays], data_files: Iterable[Path] = 
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {k: stored[k] for k in stored.files}
-    except (OSError, ValueError, EOFError):
+    except Exception:  # missing, truncated, corrupt (BadZipFile, ...): rebuild it
         pass
     arrays = build()
     _store(path, arrays)

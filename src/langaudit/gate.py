@@ -37,11 +37,17 @@ class Rule:
     limit: Any
 
     def describe(self) -> str:
+        if self.kind == "min_count":
+            return f"at least {self.limit}"
         if self.kind == "max_count":
             return f"max count {self.limit}"
         if self.kind == "max_rate":
             return f"max rate {_percent(self.limit)}"
         return f"Chinese share {self.limit}"
+
+
+#: Every file must have a record to check (not a rule one sets; it shows only when it fails).
+NO_RECORDS = Rule("records", "min_count", 1)
 
 
 def rules_from(
@@ -87,6 +93,9 @@ class RuleResult:
     ok: bool
 
     def describe_value(self) -> str:
+        if self.rule is NO_RECORDS:
+            skipped = f", {_n(self.count, 'unreadable record')} skipped" if self.count else ""
+            return f"no records{skipped}"
         if self.rule.kind == "zh_share":
             return "no response in a known language" if self.value is None else f"{self.value:.2f}"
         return f"{self.count} of {_n(self.records, 'record')} ({_percent(self.value or 0.0)})"
@@ -109,6 +118,8 @@ class FileCheck:
         return self.zh / self.known if self.known else None
 
     def evaluate(self, rules: Sequence[Rule]) -> None:
+        if self.records == 0:  # nothing checked is no pass: empty, or every record unreadable
+            self.results.append(RuleResult(self.path, NO_RECORDS, 0, self.skipped, None, False))
         for rule in rules:
             if rule.kind == "zh_share":
                 share = self.zh_share
@@ -117,7 +128,9 @@ class FileCheck:
             else:
                 count = self.flags[rule.name]
                 rate = count / self.records if self.records else 0.0
-                ok = count <= rule.limit if rule.kind == "max_count" else rate <= rule.limit
+                # (a rate given as a percentage, 0.7%, is a float just under count / records)
+                limit = rule.limit if rule.kind == "max_count" else rule.limit * self.records
+                ok = count <= limit + 1e-9
                 result = RuleResult(self.path, rule, self.records, count, rate, ok)
             self.results.append(result)
 
@@ -157,8 +170,7 @@ class CheckResult:
         """The output of ``langaudit check``: findings, then one summary line per rule."""
         out = [str(finding) for finding in self.findings]
         if self.more:
-            more = _n(self.more, "more offending record")
-            out.append(f"... and {more} (--max-lines to see more)")
+            out.append(f"... and {self.more:,} more (--max-lines to see them)")
         groups: dict[Rule, list[RuleResult]] = {}
         for result in self.results:
             groups.setdefault(result.rule, []).append(result)
@@ -166,7 +178,8 @@ class CheckResult:
         failed = sum(any(not r.ok for r in results) for results in groups.values())
         verdict = f"{failed} of {_n(len(groups), 'rule')} failed" if failed else "all rules hold"
         files = _n(len(self.files), "file")
-        out.append(f"langaudit check: {verdict} ({files}, {_n(self.records, 'record')})")
+        skipped = f", {self.skipped:,} unreadable skipped" if self.skipped else ""
+        out.append(f"langaudit check: {verdict} ({files}, {_n(self.records, 'record')}{skipped})")
         return out
 
 
@@ -339,7 +352,9 @@ def _findings(
 
 
 def _percent(value: float) -> str:
-    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
+    percent = value * 100
+    text = f"{percent:.2f}" if percent >= 0.01 or percent == 0 else f"{percent:.2g}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
 
 
 def _n(count: int, noun: str) -> str:

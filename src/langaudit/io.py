@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,26 @@ def open_path(path: str | os.PathLike[str]) -> list[Source]:
         items = _csv_items(name, opener, "\t" if kind == "tsv" else ",")
     else:
         kind, items = "jsonl", _jsonl_items(name, opener)
-    return [Source(name, kind, items, opener.size, opener.position)]
+    return [Source(name, kind, _unbroken(name, items, compression), opener.size, opener.position)]
+
+
+def _unbroken(name: str, items: Iterator[Item], compression: str | None) -> Iterator[Item]:
+    """``items``, with a file that cannot be read to its end (a corrupt or cut-off .gz or
+    .zst, a disk error) reported as an input error naming it."""
+    broken: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
+    if compression == "zstd":
+        import zstandard
+
+        broken += (zstandard.ZstdError,)
+    try:
+        yield from items
+    except broken as exc:
+        what = f"{compression} data is corrupt or cut off" if compression else "read error"
+        raise InputError(
+            name,
+            f"cannot read the file to its end ({what}: {exc})",
+            hint="check the file; records before the damage can be read with a repaired copy",
+        ) from None
 
 
 def _kind_of(p: Path) -> tuple[str, str | None]:

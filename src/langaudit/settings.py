@@ -183,9 +183,9 @@ class Settings:
         out = dict(self.options)
         if self.path is None or not self.overrides:
             return out
-        relative = _relative(Path(path), self.path.parent)
+        relative = _relative(Path(path), self.path.parent) or Path(path).as_posix()
         for override in self.overrides:
-            if relative is not None and override.matches(relative):
+            if override.matches(relative):
                 out = merge_options(out, override.options)
         return out
 
@@ -195,30 +195,39 @@ class Settings:
 
 
 def merge_options(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """``top`` over ``base``: values replace values, except rule tables, which merge by flag."""
+    """``top`` over ``base``: values replace values, except that a flag's limit replaces that
+    flag's limit only (of either kind: a max-rate replaces a max-count for the same flag) and
+    glossaries add up."""
     out = dict(base)
     for key, value in top.items():
         if value is None:
             continue
-        if key in RULE_TABLES and key in out:
-            out[key] = {**out[key], **value}
+        if key in RULE_TABLES:
+            for other in RULE_TABLES:
+                if other in out:
+                    out[other] = {f: v for f, v in out[other].items() if f not in value}
+            out[key] = {**out.get(key, {}), **value}
+        elif key == "allow_terms":
+            out[key] = tuple(dict.fromkeys((*out.get(key, ()), *value)))
         else:
             out[key] = value
     return out
 
 
 def _relative(path: Path, root: Path) -> str | None:
+    """``path`` relative to the config's folder (``../data/a.jsonl`` outside it)."""
     try:
-        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+        return Path(os.path.relpath(os.path.abspath(path), root)).as_posix()
     except ValueError:
-        return None  # outside the config's folder (an explicit --config elsewhere)
+        return None  # another drive
 
 
 @lru_cache(maxsize=256)
 def _glob_regex(glob: str) -> re.Pattern[str]:
     """A glob as a regex over posix paths: ``*`` within a folder, ``**`` across folders."""
-    pattern = glob.strip().removeprefix("./")
-    anywhere = "/" not in pattern.rstrip("/")
+    anchored = glob.strip().startswith("/")  # /data/*.jsonl: from the config's folder
+    pattern = glob.strip().removeprefix("./").lstrip("/")
+    anywhere = "/" not in pattern.rstrip("/") and not anchored
     parts, i = [], 0
     while i < len(pattern):
         if pattern.startswith("**/", i):
@@ -248,11 +257,16 @@ def _glob_regex(glob: str) -> re.Pattern[str]:
 
 
 def load(path: str | os.PathLike[str]) -> Settings:
-    """The settings of one file (``pyproject.toml``'s ``[tool.langaudit]``, or a whole
-    ``langaudit.toml``); a ``pyproject.toml`` without the table gives empty settings."""
+    """The settings of one file: ``pyproject.toml``'s ``[tool.langaudit]``, or any other file
+    as a whole (``langaudit.toml``)."""
     p = Path(os.path.abspath(path))
     table = _read_table(p)
-    return _parse(p, table if table is not None else {})
+    if table is None:
+        raise UsageError(
+            f"{p}: no [tool.langaudit] table",
+            "add one, or name a langaudit.toml, whose keys are at its top level",
+        )
+    return _parse(p, table)
 
 
 def _read_table(p: Path) -> dict[str, Any] | None:
@@ -271,7 +285,8 @@ def _read_table(p: Path) -> dict[str, Any] | None:
         raise UsageError(f"{p}: invalid TOML: {exc}", "fix the file's syntax") from None
     if p.name != "pyproject.toml":
         return data
-    table = data.get("tool", {}).get("langaudit")
+    tool = data.get("tool", {})
+    table = tool.get("langaudit") if isinstance(tool, dict) else None
     if table is not None and not isinstance(table, dict):
         raise UsageError(f"{p}: [tool.langaudit] must be a table")
     return table
@@ -288,6 +303,17 @@ def _parse(p: Path, table: dict[str, Any]) -> Settings:
 def _at(p: Path, where: str) -> str:
     """The start of an error message: the file, and the table in it."""
     return f"{p}: {where}: " if where else f"{p}: "
+
+
+def _misplaced(p: Path, key: str, known: Mapping[str, Any]) -> str:
+    """Why a known key is wrong here, or the key that was probably meant."""
+    if known is PER_FILE and key in GLOBAL:
+        return " (only at the top level)"
+    if key == "files" and known is not PER_FILE:
+        return " (only in [[overrides]], with the keys that apply to those files)"
+    if key == "tool" and p.name != "pyproject.toml":
+        return f" ({p.name} takes the keys at its top level, without [tool.langaudit])"
+    return _did_you_mean(key, known)
 
 
 def _overrides(p: Path, where: str, value: Any) -> tuple[Override, ...]:
@@ -307,6 +333,11 @@ def _overrides(p: Path, where: str, value: Any) -> tuple[Override, ...]:
                 f"{_at(p, here)}needs files = [GLOB, ...], the files it applies to",
                 'e.g. files = ["data/en/*.jsonl"]',
             )
+        for glob in globs:
+            try:
+                _glob_regex(glob)
+            except re.error as exc:
+                raise UsageError(f"{_at(p, here)}files: bad glob {glob!r}: {exc}") from None
         rest = {k: v for k, v in table.items() if k != "files"}
         out.append(Override(tuple(globs), _options(p, here, rest, PER_FILE)))
     return tuple(out)
@@ -318,10 +349,8 @@ def _options(
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
-            also = " (only at the top level)" if known is PER_FILE and key in GLOBAL else ""
-            extra = "" if also else _did_you_mean(key, [*known, "files"])
             raise UsageError(
-                f"{_at(p, where)}unknown key {key!r}{also}{extra}",
+                f"{_at(p, where)}unknown key {key!r}{_misplaced(p, key, known)}",
                 f"known keys: {', '.join(sorted(known))}",
             )
         try:
@@ -398,10 +427,15 @@ def for_inputs(
     elif config is not None and config is not True:
         fixed = load(config)
     seen: dict[Path, Settings] = {}
+    read: set[str] = set()
     out = []
     for path in inputs:
         settings = fixed if fixed is not None else find(path, seen)
         for src in open_path(path):
+            real = os.path.realpath(src.name)
+            if real in read:  # the same file given twice (a.jsonl ./a.jsonl) is read once
+                continue
+            read.add(real)
             # a file of a folder given as input matches the overrides by its own name
             where = src.name if src.name != os.fspath(path) and os.path.isfile(src.name) else path
             out.append((src, merge_options(settings.options_for(where), given)))
