@@ -57,7 +57,7 @@ def test_nearest_file_above_each_input(tmp_path: Path) -> None:
 
 def test_no_file_means_no_settings(tmp_path: Path) -> None:
     jsonl(tmp_path / "x.jsonl", EN_ANSWER)
-    ((source, options),) = st.for_inputs([tmp_path / "x.jsonl"], {"expect": "en"}, False)
+    ((source, options, _),) = st.for_inputs([tmp_path / "x.jsonl"], {"expect": "en"}, False)
     assert options == {"expect": "en"} and source.name == str(tmp_path / "x.jsonl")
 
 
@@ -312,6 +312,8 @@ def test_config_serves_scan_and_audit(tmp_path: Path, monkeypatch: pytest.Monkey
     assert run("audit", "d.jsonl", "-q", "--json", "r.json").exit_code == 0
     report = json.loads(Path("r.json").read_text(encoding="utf-8"))
     assert report["flags"]["lang_mismatch"]["count"] == 1
+    assert report["config_files"] == [str(tmp_path / "langaudit.toml")]
+    assert report["options"] == {}  # given by the settings file, not repeated as options
     rebalance = [r for r in report["recommendations"] if r["id"] == "rebalance"]
     assert rebalance[0]["title"] == "Rebalance Chinese responses from 0% to 50%"
     # the command line wins: --expect en, and a share the data already has

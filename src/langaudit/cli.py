@@ -106,16 +106,18 @@ def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
 
 def _configured(
     inputs: Sequence[str], reading: dict[str, Any], **given: Any
-) -> tuple[list[Any], dict[str, Any]]:
+) -> tuple[list[Any], dict[str, Any], list[str]]:
     """The sources of ``inputs``, each with the AuditConfig of its settings file under the
-    command line's options; and the options of the first input (for run-wide ones)."""
+    command line's options; the options of the first input (for run-wide ones); the settings
+    files used."""
     from . import settings as st
 
     options = {**_config_options(reading), **given}
     resolved = st.for_inputs(inputs, options, reading["config"])
-    for src, opts in resolved:
+    for src, opts, _ in resolved:
         src.config = st.audit_config(opts)
-    return [src for src, _ in resolved], resolved[0][1] if resolved else {}
+    files = list(dict.fromkeys(str(s.path) for _, _, s in resolved if s.path is not None))
+    return [src for src, _, _ in resolved], resolved[0][1] if resolved else {}, files
 
 
 def _bad_line_sink(
@@ -161,7 +163,7 @@ def scan(
     try:
         result_kind(output)
         refuse_overwriting_inputs(output, inputs)
-        sources, _ = _configured(inputs, reading)
+        sources, _, _ = _configured(inputs, reading)
         sink = _bad_line_sink(bad_lines, sources, inputs, [output])
         log = ScanLog(sink=sink)
         tally = _Tally()
@@ -224,7 +226,9 @@ def audit(
         if html and json_ and Path(html).resolve() == Path(json_).resolve():
             raise UsageError("--html and --json name the same file")
         share = ShareRange.parse(zh_share) if zh_share is not None else None
-        sources, options = _configured(inputs, reading, zh_share=share, examples=examples)
+        sources, options, settings_files = _configured(
+            inputs, reading, zh_share=share, examples=examples
+        )
         sink = _bad_line_sink(bad_lines, sources, inputs, outputs)
         _arrow_without_pandas()
         with _Progress(sources, enabled=not quiet) as progress:
@@ -238,6 +242,7 @@ def audit(
                 **_config_options(reading),
             )
         report.inputs = list(inputs)
+        report.config_files = settings_files
         if reading["allow_terms"]:
             report.options["allow_terms_file"] = reading["allow_terms"]
         if json_:
@@ -340,7 +345,7 @@ def check(
 
     sink = None
     try:
-        sources, _ = _configured(inputs, reading)
+        sources, _, _ = _configured(inputs, reading)
         sink = _bad_line_sink(bad_lines, sources, inputs, [])
         log = ScanLog(sink=sink)
         _arrow_without_pandas()

@@ -247,7 +247,7 @@ def check(
     files: list[FileCheck] = []
     findings: list[Finding] = []
     more = 0
-    for src, opts in resolved:
+    for src, opts, _ in resolved:
         rules = rules_from(opts.get("max_rate"), opts.get("max_count"), opts.get("zh_share"))
         file, candidates = _check_source(src, st.audit_config(opts), rules, limit, log, progress)
         files.append(file)

@@ -496,6 +496,8 @@ class Report:
         self.options = {k: v for k, v in (options or {}).items() if v not in (None, (), "default")}
         self.table = table
         self.zh_target = zh_target
+        #: The settings files (pyproject.toml / langaudit.toml) the audit's inputs were read with.
+        self.config_files: list[str] = []
 
     @property
     def recommendations(self) -> list[Recommendation]:
@@ -509,6 +511,7 @@ class Report:
             "schema_version": SCHEMA_VERSION,
             "langaudit_version": __version__,
             "inputs": self.inputs,
+            "config_files": self.config_files,
             "options": {
                 k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()
             },

@@ -415,10 +415,11 @@ def for_inputs(
     inputs: Iterable[str | os.PathLike[str]],
     given: Mapping[str, Any],
     config: str | os.PathLike[str] | bool | None = None,
-) -> list[tuple[Any, dict[str, Any]]]:
+) -> list[tuple[Any, dict[str, Any], Settings]]:
     """The sources of the inputs (one per file of a folder, per split of a Hugging Face
-    folder), each with its options: its config file's (``config``: a path to use for every
-    input, None to find the nearest, False for none), then the ``given`` ones on top."""
+    folder), each with its options and the settings they come from: its config file's
+    (``config``: a path to use for every input, None to find the nearest, False for none),
+    then the ``given`` ones on top."""
     from .io import open_path
 
     fixed: Settings | None = None
@@ -438,5 +439,5 @@ def for_inputs(
             read.add(real)
             # a file of a folder given as input matches the overrides by its own name
             where = src.name if src.name != os.fspath(path) and os.path.isfile(src.name) else path
-            out.append((src, merge_options(settings.options_for(where), given)))
+            out.append((src, merge_options(settings.options_for(where), given), settings))
     return out
