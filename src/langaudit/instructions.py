@@ -242,7 +242,9 @@ _NAMED_TRANSLATION = _Lazy(rf"(?P<lang>(?i:{_EN_LANG}))(?i:\s+translation\b)")
 # Every pattern above contains a language name or a word for translating. Chinese names start
 # with rare characters, so their literal alternation is cheap to search; English names would
 # be tried at nearly every letter, so the prompt's words are looked up in a set instead.
-_MAYBE_ZH = re.compile(f"{_ZH_LANG}|翻|译|譯")
+# (翻 alone is no cue: 外翻 and 翻身 are common words; every pattern with 翻 and no 译 / 譯
+# has 翻 then 成 / 为 / 為 / 到 / 至)
+_MAYBE_ZH = re.compile(rf"{_ZH_LANG}|译|譯|翻\s*[成为為到至]")
 _ASCII_WORDS = re.compile(r"[a-z]+")
 _NAME_WORDS = frozenset(word for name in _EN_NAMES for word in name.split())
 
