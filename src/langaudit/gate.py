@@ -228,14 +228,8 @@ def check(
     50); ``progress(source, records)`` is called after every batch.
     """
     from . import settings as st
-    from .errors import UsageError
 
-    unknown = sorted(set(options) - _CONFIG_KEYS)
-    if unknown:
-        raise UsageError(
-            f"unknown option(s): {', '.join(unknown)}",
-            f"known options: {', '.join(sorted(_CONFIG_KEYS))}",
-        )
+    AuditConfig.from_options(**options)  # unknown options and bad values, before any reading
     given = _given_rules(max_rate, max_count, zh_share)
     given.update({k: v for k, v in options.items() if v is not None})
     inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
@@ -256,9 +250,6 @@ def check(
         findings += shown
         more += sum(file.flags[name] for name in failing if name in FLAGS) - len(shown)
     return CheckResult(files, findings, more, log.skipped)
-
-
-_CONFIG_KEYS = frozenset(AuditConfig.__dataclass_fields__)
 
 
 def _given_rules(

@@ -189,10 +189,6 @@ class Settings:
                 out = merge_options(out, override.options)
         return out
 
-    @property
-    def label(self) -> str:
-        return str(self.path) if self.path is not None else "(no config file)"
-
 
 def merge_options(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     """``top`` over ``base``: values replace values, except that a flag's limit replaces that
