@@ -314,3 +314,14 @@ def test_expect_makes_english_answers_mismatches(data: Path) -> None:
     assert [str(f) for f in result.findings] == [
         "clean.jsonl:2: lang_mismatch: answer in en (0.97), expected zh (--expect)"
     ]
+
+
+def test_the_readme_example_is_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ cd examples && langaudit check ", 1)[1].split("```", 1)[0]
+    command, *shown = block.replace("\\\n", "").splitlines()
+    monkeypatch.chdir(root / "examples")
+    result = run("check", *command.split())
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == shown
