@@ -16,11 +16,13 @@ __all__ = [
     "InputError",
     "LangauditError",
     "Report",
+    "RewriteResult",
     "UsageError",
     "__version__",
     "audit",
     "check",
     "result_schema",
+    "rewrite",
     "scan",
     "scan_batch",
     "scan_batches",
@@ -30,6 +32,8 @@ _LAZY = {
     "AuditConfig": "config",
     "AuditStats": "report",
     "Report": "report",
+    "RewriteResult": "rewriting",
+    "rewrite": "rewriting",
     "audit": "api",
     "check": "gate",
     "InputError": "errors",
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
     from .errors import InputError, LangauditError, UsageError
     from .gate import check
     from .report import AuditStats, Report
+    from .rewriting import RewriteResult, rewrite
 
 
 def __getattr__(name: str) -> Any:

@@ -33,7 +33,13 @@ def cli() -> None:
 
 
 def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of every command that reads and judges records (scan, audit)."""
+    """The options of every command that reads and judges records (scan, audit, check)."""
+    return _judging_options(command, bad_lines=True)
+
+
+def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[..., Any]:
+    """:func:`_reading_options`, with or without --bad-lines (rewrite writes unreadable records
+    to its rejects file)."""
     options = [
         click.option(
             "--format",
@@ -69,10 +75,16 @@ def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Stop at the first unreadable record, or skip and count such records.  "
             "[default: raise]",
         ),
-        click.option(
-            "--bad-lines",
-            metavar="FILE",
-            help="With --on-error=skip: write the skipped lines/records to FILE.",
+        *(
+            [
+                click.option(
+                    "--bad-lines",
+                    metavar="FILE",
+                    help="With --on-error=skip: write the skipped lines/records to FILE.",
+                )
+            ]
+            if bad_lines
+            else []
         ),
         click.option(
             "--config",
@@ -370,6 +382,100 @@ def check(
     if log.skipped:
         click.echo(f"skipped {_plural(log.skipped, 'unreadable record')}", err=True)
     sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("input_", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", metavar="FILE", help="Where to write, in the input's format.")
+@click.option(
+    "--tag",
+    metavar="KIND",
+    multiple=True,
+    help="column, prefix, instruction or system (repeat, or comma-separated, for several).",
+)
+@click.option(
+    "--tag-when",
+    type=click.Choice(["always", "implicit", "mismatch"]),
+    default="mismatch",
+    show_default=True,
+    help="Which records get tags: all, those whose expected language is the prompt's, or those "
+    "that also answer in another language.",
+)
+@click.option(
+    "--prefix-template",
+    metavar="TEXT",
+    default="[{lang}] ",
+    show_default=True,
+    help="The prefix --tag prefix puts before the prompt.",
+)
+@click.option("--drop", metavar="FLAGS", multiple=True, help="Reject records with these flags.")
+@click.option(
+    "--rejects",
+    metavar="FILE",
+    help="Where rejected records go, with flags and reasons (JSONL; default OUTPUT.rejects.jsonl).",
+)
+@click.option("--zh-share", metavar="SHARE", help="The Chinese share of responses to reach.")
+@click.option(
+    "--mode",
+    type=click.Choice(["down", "up"]),
+    default="down",
+    show_default=True,
+    help="Reach --zh-share by dropping records of the majority, or repeating the minority.",
+)
+@click.option("--max-rows", type=click.IntRange(0), help="At most this many records out.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
+@click.option("--in-place", is_flag=True, help="Rewrite the input itself (a backup is kept).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@lambda command: _judging_options(command, bad_lines=False)
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def rewrite(
+    input_: str,
+    output: str | None,
+    tag: tuple[str, ...],
+    tag_when: str,
+    prefix_template: str,
+    drop: tuple[str, ...],
+    rejects: str | None,
+    zh_share: str | None,
+    mode: str,
+    max_rows: int | None,
+    seed: int,
+    in_place: bool,
+    dry_run: bool,
+    quiet: bool,
+    **reading: Any,
+) -> None:
+    """Fix INPUT as the audit recommends: language tags or instructions, a Chinese share,
+    quarantine of flagged records. Nothing is lost: every record goes to the output or the
+    rejects file. Exits 0 when nothing changed, 1 when records were tagged, added or rejected.
+    """
+    from .rewriting import rewrite as run_rewrite
+
+    try:
+        _arrow_without_pandas()
+        result = run_rewrite(
+            input_,
+            output,
+            tag=tag,
+            tag_when=tag_when,
+            drop=drop,
+            rejects=rejects,
+            zh_share=zh_share,
+            mode=mode,
+            max_rows=max_rows,
+            seed=seed,
+            prefix=prefix_template,
+            in_place=in_place,
+            dry_run=dry_run,
+            config=reading["config"],
+            **_config_options(reading),
+        )
+    except LangauditError as error:
+        _fail(error)
+    if not quiet:
+        for line in result.lines():
+            click.echo(line, err=True)
+    sys.exit(1 if result.changed else 0)
 
 
 #: Whether the CLI runs as its own process (the console script, ``python -m langaudit``), not

@@ -1,0 +1,621 @@
+"""``rewrite``: the fixes the audit recommends, done without losing a row.
+
+Two passes over one input. The first scans it (the same judgement as ``scan``) and decides,
+per record: rejected (a flag in ``drop``; down-sampled; over ``max_rows``; unreadable under
+``on_error="skip"``), tagged (which user turns get a language instruction or prefix, the
+record's ``lang`` column or system prompt), or repeated (up-sampled). The second reads the
+input again in order and writes every record to the output or the rejects file, in the input's
+format, untouched records as they were (see :mod:`langaudit.rewriting_io`). Kept + rejected =
+input, always; a manifest next to the output records the counts, parameters and hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ShareRange
+from .errors import InputError, UsageError
+from .judge import FLAGS
+from .tags import LANG_COLUMN
+
+TAGS = ("column", "prefix", "instruction", "system")
+TAG_WHEN = ("always", "implicit", "mismatch")
+MODES = ("down", "up")
+DEFAULT_PREFIX = "[{lang}] "
+#: Reasons a record goes to the rejects file besides its flags.
+REBALANCE, MAX_ROWS, UNREADABLE = "rebalance", "max_rows", "unreadable"
+
+
+@dataclass
+class _Edit:
+    """What happens to one record: the user turns to tag (position -> answer language), the
+    record's language, how many copies to add."""
+
+    turns: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    lang: str | None = None
+    copies: int = 0
+
+
+@dataclass
+class RewriteResult:
+    """What ``rewrite`` did (or, with ``dry_run``, would do)."""
+
+    input: str
+    output: str | None
+    rejects: str | None
+    manifest: str | None
+    records: int = 0
+    written: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejected_records: int = 0
+    added: int = 0
+    tagged: Counter[str] = field(default_factory=Counter)
+    zh_share_before: float | None = None
+    zh_share_after: float | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rejected_records or self.added or sum(self.tagged.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        from . import __version__
+
+        return {
+            "langaudit_version": __version__,
+            "input": {
+                "path": self.input,
+                "records": self.records,
+                "sha256": self.hashes.get("input"),
+            },
+            "output": {
+                "path": self.output,
+                "records": self.written,
+                "sha256": self.hashes.get("output"),
+            },
+            "rejects": {
+                "path": self.rejects,
+                "records": self.rejected_records,
+                "sha256": self.hashes.get("rejects"),
+            },
+            "kept": self.written - self.added,
+            "added": self.added,
+            "rejected_by_reason": dict(sorted(self.rejected.items())),
+            "tagged": dict(sorted(self.tagged.items())),
+            "zh_share": {
+                "before": _round(self.zh_share_before),
+                "after": _round(self.zh_share_after),
+            },
+            "parameters": self.parameters,
+        }
+
+    def lines(self) -> list[str]:
+        verb = "would write" if self.dry_run else "wrote"
+        out = [
+            f"{self.input}: {self.records:,} records; {verb} {self.written:,} to "
+            f"{self.output or '(nothing)'} ({self.added:,} added), {self.rejected_records:,} to "
+            f"{self.rejects or '(no rejects file)'}"
+        ]
+        if self.tagged:
+            out.append("tagged: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.tagged.items())))
+        if self.rejected:
+            out.append(
+                "rejected: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.rejected.items()))
+            )
+        if self.zh_share_before is not None:
+            after = "" if self.zh_share_after is None else f" -> {self.zh_share_after:.3f}"
+            out.append(f"Chinese share of responses: {self.zh_share_before:.3f}{after}")
+        if self.manifest and not self.dry_run:
+            out.append(f"manifest: {self.manifest}")
+        return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def rewrite(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    tag: str | Sequence[str] = (),
+    tag_when: str = "mismatch",
+    drop: str | Iterable[str] = (),
+    rejects: str | os.PathLike[str] | None = None,
+    zh_share: float | str | ShareRange | None = None,
+    mode: str = "down",
+    max_rows: int | None = None,
+    seed: int = 0,
+    prefix: str = DEFAULT_PREFIX,
+    in_place: bool = False,
+    dry_run: bool = False,
+    config: str | os.PathLike[str] | bool | None = None,
+    **options: Any,
+) -> RewriteResult:
+    """Rewrite ``input`` to ``output``; see the module docstring and the README.
+
+    ``tag``: ``column``, ``prefix``, ``instruction``, ``system`` (several allowed), applied
+    where ``tag_when`` says: ``always``, ``implicit`` (the expectation is the prompt's
+    language), ``mismatch`` (implicit, and the answer is in another language: the default).
+    ``drop``: flags whose records go to ``rejects``. ``zh_share``: the Chinese share of
+    responses to reach, by dropping (``mode="down"``) or repeating (``"up"``) records,
+    ``max_rows`` at most, ``seed`` for the choice. ``options`` are AuditConfig fields; the
+    settings files apply as for ``scan`` (``config``).
+    """
+    from . import settings as st
+
+    tags = _tags(tag)
+    if tag_when not in TAG_WHEN:
+        raise UsageError(f"--tag-when must be one of {', '.join(TAG_WHEN)}, not {tag_when!r}")
+    if mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if max_rows is not None and max_rows < 0:
+        raise UsageError("--max-rows must be >= 0")
+    if "{lang}" not in prefix:
+        raise UsageError(f"the prefix template {prefix!r} has no {{lang}}", 'e.g. "[{lang}] "')
+    dropped = _flags(drop)
+    name = os.fspath(input)
+    given = {k: v for k, v in options.items() if v is not None}
+    if zh_share is not None:
+        given["zh_share"] = (
+            zh_share if isinstance(zh_share, ShareRange) else ShareRange.parse(str(zh_share))
+        )
+    resolved = st.for_inputs([name], given, config)
+    if len(resolved) != 1 or os.path.isdir(name):
+        raise UsageError(
+            f"{name}: rewrite takes one data file",
+            "rewrite each file of a folder (or each split of a Hugging Face folder) on its own",
+        )
+    source, opts, _ = resolved[0]
+    cfg = st.audit_config(opts)
+    target = opts.get("zh_share")
+    compressed = Path(name).suffix.lower() in (".gz", ".gzip", ".zst", ".zstd")
+    from .rewriting_io import check_writable
+
+    check_writable(source.kind, name, compressed)
+    out_path, rejects_path = _outputs(name, output, rejects, in_place, dry_run)
+    parameters = {
+        "tag": list(tags),
+        "tag_when": tag_when,
+        "drop": sorted(dropped),
+        "zh_share": None if target is None else str(target),
+        "mode": mode,
+        "max_rows": max_rows,
+        "seed": seed,
+        "prefix": prefix,
+        "in_place": in_place,
+        **{k: (list(v) if isinstance(v, tuple) else v) for k, v in _judging(cfg).items()},
+    }
+    result = RewriteResult(name, out_path, rejects_path, None, parameters=parameters)
+    result.dry_run = dry_run
+    plan = _Planner(tags, tag_when, dropped, prefix)
+    plan.scan(source, cfg)
+    result.records = plan.records
+    plan.rebalance(target, mode, max_rows, seed, result)
+    if dry_run:
+        _count(plan, result)
+        return result
+    assert out_path is not None
+    result.hashes["input"] = _sha256(name)
+    if in_place:
+        backup = _backup_path(name)
+        shutil.copy2(name, backup)
+        result.parameters["backup"] = backup
+    _write(name, cfg, plan, out_path, rejects_path, result)
+    result.manifest = _manifest_path(out_path)
+    from .output import write_text_atomic
+
+    result.hashes["output"] = _sha256(out_path)
+    if rejects_path:
+        result.hashes["rejects"] = _sha256(rejects_path)
+    import json
+
+    write_text_atomic(
+        result.manifest, json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    )
+    return result
+
+
+def _tags(tag: str | Sequence[str]) -> tuple[str, ...]:
+    tags = [tag] if isinstance(tag, str) else list(tag)
+    parts = tuple(dict.fromkeys(p.strip() for t in tags for p in t.split(",") if p.strip()))
+    unknown = [t for t in parts if t not in TAGS]
+    if unknown:
+        raise UsageError(f"unknown tag {unknown[0]!r}", f"tags: {', '.join(TAGS)}")
+    return parts
+
+
+def _flags(drop: str | Iterable[str]) -> frozenset[str]:
+    items = [drop] if isinstance(drop, str) else list(drop)
+    flags = {p.strip() for item in items for p in item.split(",") if p.strip()}
+    unknown = sorted(flags - set(FLAGS))
+    if unknown:
+        from .settings import _did_you_mean
+
+        raise UsageError(
+            f"unknown flag {unknown[0]!r}{_did_you_mean(unknown[0], FLAGS)}",
+            f"flags: {', '.join(FLAGS)}",
+        )
+    return frozenset(flags)
+
+
+def _judging(cfg: Any) -> dict[str, Any]:
+    names = ("format", "prompt_field", "response_field", "system_field", "expect", "strictness")
+    out = {n: getattr(cfg, n) for n in names}
+    out["allow_terms"] = cfg.allow_terms
+    return out
+
+
+def _outputs(
+    name: str,
+    output: str | os.PathLike[str] | None,
+    rejects: str | os.PathLike[str] | None,
+    in_place: bool,
+    dry_run: bool,
+) -> tuple[str | None, str | None]:
+    from .output import refuse_overwriting_inputs
+    from .report import _derived_name
+
+    if in_place:
+        if output is not None and os.path.abspath(output) != os.path.abspath(name):
+            raise UsageError("--in-place writes the input itself: leave out -o")
+        out = name
+    elif output is None:
+        if not dry_run:
+            raise UsageError("rewrite needs -o OUTPUT (or --in-place, or --dry-run)")
+        out = None
+    else:
+        out = os.fspath(output)
+        refuse_overwriting_inputs(out, [name])
+        if Path(out).suffix.lower() != Path(name).suffix.lower():
+            raise UsageError(
+                f"{out}: the output keeps the input's format ({Path(name).suffix or 'no suffix'})",
+                f"name it like the input, e.g. {_derived_name(name, 'fixed')}",
+            )
+    rejects_path = os.fspath(rejects) if rejects is not None else None
+    if rejects_path is None and out is not None:
+        rejects_path = _derived_name(out if not in_place else name, "rejects", ".jsonl")
+    if rejects_path is not None and not dry_run:
+        refuse_overwriting_inputs(rejects_path, [name], what="rejects file")
+        if out is not None and os.path.abspath(rejects_path) == os.path.abspath(out):
+            raise UsageError("the rejects file and the output are the same file")
+    return out, rejects_path
+
+
+def _backup_path(name: str) -> str:
+    backup = f"{name}.bak"
+    n = 1
+    while os.path.exists(backup):
+        backup = f"{name}.bak{n}"
+        n += 1
+    return backup
+
+
+def _manifest_path(out: str) -> str:
+    from .report import _derived_name
+
+    return _derived_name(out, "manifest", ".json")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pass 1: decide
+
+
+class _Planner:
+    def __init__(self, tags: tuple[str, ...], when: str, drop: frozenset[str], prefix: str) -> None:
+        self.tags, self.when, self.drop, self.prefix = tags, when, drop, prefix
+        self.records = 0
+        self.rejected: dict[int, dict[str, Any]] = {}  # index -> {"flags", "reasons"}
+        self.edits: dict[int, _Edit] = {}
+        self.langs: dict[int, str | None] = {}  # response language of kept records
+        self.unreadable: dict[int, str] = {}
+        self.input_zh = self.input_other = 0  # response languages of all readable records
+
+    def scan(self, source: Any, cfg: Any) -> None:
+        from .engine import ScanLog, scan_source_with_turns
+        from .reasons import RECORD_COLUMNS, explain
+
+        def skipped(item: Any, error: InputError) -> None:
+            self.unreadable[item.index] = str(error).split("\n")[0]
+
+        log = ScanLog(sink=skipped)
+        for entries, batch in scan_source_with_turns(source, cfg, log):
+            self.records += batch.num_rows
+            flags = batch.column("flags").to_pylist()
+            langs = batch.column("response_lang").to_pylist()
+            turns = batch.column("turns").to_pylist()
+            for row, (index, record_turns) in enumerate(entries):
+                self.input_zh += langs[row] == "zh"
+                self.input_other += langs[row] not in (None, "und", "zh")
+                hit = [f for f in flags[row] if f in self.drop]
+                if hit:
+                    record = {n: batch.column(n)[row].as_py() for n in RECORD_COLUMNS}
+                    reasons = {f: explain(f, record, record_turns).reason for f in hit}
+                    self.rejected[index] = {"flags": flags[row], "reasons": reasons}
+                    continue
+                self.langs[index] = langs[row]
+                edit = self._edit(turns[row], langs[row])
+                if edit is not None:
+                    self.edits[index] = edit
+        self.records += len(self.unreadable)
+
+    def _edit(self, turns: list[dict[str, Any]], lang: str | None) -> _Edit | None:
+        if not self.tags:
+            return None
+        edit = _Edit()
+        user: dict[str, Any] | None = None
+        answered = False  # the user turn has had its first answer
+        for turn in turns:
+            if turn["role"] == "user":
+                user, answered = turn, False
+                continue
+            if turn["role"] != "assistant":
+                continue
+            # only the first answer to a prompt sets its tag: a preference pair's rejected
+            # answer is meant to be wrong
+            first, answered = not answered, True
+            if not first or not self._wanted(turn):
+                continue
+            if user is not None and ("instruction" in self.tags or "prefix" in self.tags):
+                edit.turns[user["turn"]] = (turn["lang"], user["lang"])
+            edit.lang = edit.lang or turn["lang"]
+        if edit.lang is None:
+            return None
+        if "column" in self.tags or "system" in self.tags:
+            edit.lang = lang if lang not in (None, "und") else edit.lang
+        return edit
+
+    def _wanted(self, turn: dict[str, Any]) -> bool:
+        if turn["lang"] in (None, "und"):
+            return False
+        if self.when == "always":
+            return True
+        implicit = turn["expected_source"] == "prompt"
+        return implicit and (self.when == "implicit" or "lang_mismatch" in (turn["flags"] or []))
+
+    def rebalance(
+        self,
+        target: ShareRange | None,
+        mode: str,
+        max_rows: int | None,
+        seed: int,
+        result: RewriteResult,
+    ) -> None:
+        rng = random.Random(seed)
+        zh = sorted(i for i, lang in self.langs.items() if lang == "zh")
+        other = sorted(i for i, lang in self.langs.items() if lang not in (None, "und", "zh"))
+        result.zh_share_before = _share(self.input_zh, self.input_other)
+        if target is not None and (zh or other):
+            share = len(zh) / (len(zh) + len(other))
+            goal = target.fix(share)
+            if goal is not None:
+                self._move(zh, other, goal, mode, rng)
+        if max_rows is not None:
+            self._cap(max_rows, rng)
+        kept_zh = sum(1 + self._copies(i) for i in zh if i in self.langs)
+        kept_other = sum(1 + self._copies(i) for i in other if i in self.langs)
+        result.zh_share_after = _share(kept_zh, kept_other)
+
+    def _copies(self, index: int) -> int:
+        edit = self.edits.get(index)
+        return edit.copies if edit is not None else 0
+
+    def _move(
+        self, zh: list[int], other: list[int], goal: float, mode: str, rng: random.Random
+    ) -> None:
+        """Drop or repeat records so that the share of ``zh`` is ``goal`` (to one record)."""
+        z, o = len(zh), len(other)
+        if mode == "down":
+            if z / (z + o) > goal:  # fewer Chinese records
+                keep = round(goal * o / (1 - goal)) if goal < 1 else z
+                self._reject(rng.sample(zh, z - keep), REBALANCE)
+            else:
+                keep = round((1 - goal) * z / goal) if goal > 0 else o
+                self._reject(rng.sample(other, o - keep), REBALANCE)
+            return
+        if z / (z + o) < goal:  # more Chinese records
+            if goal >= 1 or not zh:
+                raise UsageError(
+                    f"cannot reach a Chinese share of {goal:g} by repeating records",
+                    "there are no Chinese records to repeat" if not zh else "use --mode down",
+                )
+            self._repeat(zh, round(goal * o / (1 - goal)) - z, rng)
+        else:
+            if goal <= 0 or not other:
+                raise UsageError(
+                    f"cannot reach a Chinese share of {goal:g} by repeating records",
+                    "there are no other records to repeat" if not other else "use --mode down",
+                )
+            self._repeat(other, round((1 - goal) * z / goal) - o, rng)
+
+    def _repeat(self, pool: list[int], count: int, rng: random.Random) -> None:
+        for index in (rng.choice(pool) for _ in range(max(count, 0))):
+            self.edits.setdefault(index, _Edit()).copies += 1
+
+    def _reject(self, indices: Iterable[int], reason: str) -> None:
+        for index in indices:
+            self.langs.pop(index, None)
+            self.edits.pop(index, None)
+            self.rejected[index] = {"flags": [], "reasons": {reason: _REASON_TEXT[reason]}}
+
+    def _cap(self, max_rows: int, rng: random.Random) -> None:
+        """At most ``max_rows`` records out, copies included: each language (Chinese, other,
+        unknown) keeps its proportion, losing its copies first, then records."""
+        groups: dict[str, list[int]] = {}
+        for index, lang in sorted(self.langs.items()):
+            key = "zh" if lang == "zh" else ("unknown" if lang in (None, "und") else "other")
+            groups.setdefault(key, []).extend([index] * (1 + self._copies(index)))
+        total = sum(len(g) for g in groups.values())
+        if total <= max_rows:
+            return
+        quotas = {k: len(g) * max_rows / total for k, g in groups.items()}
+        keep = {k: int(q) for k, q in quotas.items()}
+        for k in sorted(quotas, key=lambda k: quotas[k] - keep[k], reverse=True):
+            if sum(keep.values()) < max_rows:
+                keep[k] += 1
+        for key, slots in sorted(groups.items()):
+            self._shrink(slots, len(slots) - keep[key], rng)
+
+    def _shrink(self, slots: list[int], excess: int, rng: random.Random) -> None:
+        copies = [i for i in dict.fromkeys(slots) for _ in range(self._copies(i))]
+        for index in rng.sample(copies, min(excess, len(copies))):
+            self.edits[index].copies -= 1
+        excess -= min(excess, len(copies))
+        if excess > 0:
+            self._reject(rng.sample(sorted(set(slots)), excess), MAX_ROWS)
+
+
+_REASON_TEXT = {
+    REBALANCE: "down-sampled to reach the Chinese share asked for",
+    MAX_ROWS: "over --max-rows",
+}
+
+
+def _share(zh: int, other: int) -> float | None:
+    return zh / (zh + other) if zh + other else None
+
+
+def _count(plan: _Planner, result: RewriteResult) -> None:
+    """The counts of a dry run (what pass 2 would write)."""
+    for rejected in plan.rejected.values():
+        result.rejected.update(rejected["reasons"].keys())
+    if plan.unreadable:
+        result.rejected[UNREADABLE] += len(plan.unreadable)
+    result.rejected_records = len(plan.rejected) + len(plan.unreadable)
+    result.added = sum(e.copies for e in plan.edits.values())
+    result.written = len(plan.langs) + result.added
+    for edit in plan.edits.values():
+        _count_tags(plan, edit, result)
+
+
+def _count_tags(plan: _Planner, edit: _Edit, result: RewriteResult) -> None:
+    for tag in plan.tags:
+        if (tag in ("instruction", "prefix") and edit.turns) or (
+            tag in ("column", "system") and edit.lang is not None
+        ):
+            result.tagged[tag] += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Pass 2: write
+
+
+def _write(
+    name: str, cfg: Any, plan: _Planner, out: str, rejects: str | None, result: RewriteResult
+) -> None:
+    from .engine import _read
+    from .io import open_path
+    from .rewriting_io import RecordWriter, RejectWriter, sample_of
+    from .tags import tag_record
+
+    (source,) = open_path(name)  # an in-place output replaces it only when complete
+    columns = _columns(source, plan)
+    writer = RecordWriter(out, source.kind, sample_of(name), columns)
+    reject_writer = RejectWriter(rejects) if rejects is not None else None
+    shape = None
+    ok = False
+    try:
+        if source.kind in ("csv", "tsv") and columns is None:
+            writer.header(_first_line(name))
+        if source.kind == "parquet":
+            writer.set_schema(_parquet_schema(name, plan))
+        for item in source:
+            if item.error is not None or item.index in plan.unreadable:
+                _reject(
+                    reject_writer,
+                    item,
+                    {UNREADABLE: plan.unreadable.get(item.index, str(item.error))},
+                    [],
+                    result,
+                )
+                result.rejected[UNREADABLE] += 1
+                continue
+            if item.index in plan.rejected:
+                rejected = plan.rejected[item.index]
+                _reject(reject_writer, item, rejected["reasons"], rejected["flags"], result)
+                result.rejected.update(rejected["reasons"].keys())
+                continue
+            edit = plan.edits.get(item.index)
+            value, raw = item.value, item.raw
+            if edit is not None and (edit.turns or edit.lang):
+                shape, turns = _read(source, item, shape, cfg)
+                edited = tag_record(
+                    item.value, turns, shape.format, plan.tags, plan.prefix, edit.turns, edit.lang
+                )
+                if edited is not value:
+                    value, raw = edited, None
+                    _count_tags(plan, edit, result)
+            elif shape is None:
+                shape, _ = _read(source, item, shape, cfg)
+            if (
+                "column" in plan.tags
+                and raw is not None
+                and source.kind in ("csv", "tsv", "parquet")
+            ):
+                raw = None
+            writer.write(value, raw)
+            for _ in range(edit.copies if edit is not None else 0):
+                writer.write(value, raw)
+                result.added += 1
+        result.written = writer.count
+        ok = True
+    finally:
+        writer.close(ok)
+        if reject_writer is not None:
+            reject_writer.close(ok)
+
+
+def _first_line(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.readline().removeprefix(b"\xef\xbb\xbf")
+
+
+def _columns(source: Any, plan: _Planner) -> list[str] | None:
+    """CSV/TSV: the columns when a ``lang`` column is added (None: write rows as they were)."""
+    if source.kind not in ("csv", "tsv") or "column" not in plan.tags:
+        return None
+    import csv
+
+    with open(source.name, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f, delimiter="\t" if source.kind == "tsv" else ","), [])
+    return header + ([LANG_COLUMN] if LANG_COLUMN not in header else [])
+
+
+def _parquet_schema(path: str, plan: _Planner) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    if "column" in plan.tags and LANG_COLUMN not in schema.names:
+        schema = schema.append(pa.field(LANG_COLUMN, pa.string()))
+    return schema
+
+
+def _reject(
+    writer: Any,
+    item: Any,
+    reasons: Mapping[str, str],
+    flags: list[str],
+    result: RewriteResult,
+) -> None:
+    result.rejected_records += 1
+    if writer is not None:
+        writer.write(item, flags, reasons)

@@ -1,0 +1,196 @@
+"""Writers for ``rewrite``: records out in the input's own format, untouched ones as they were.
+
+JSON lines keep each untouched record's line byte for byte; an edited record is written in the
+style of its line (``", "`` / ``": "`` separators or compact, non-ASCII escaped or not). A JSON
+array is written with the input's indentation (LLaMA-Factory's files, ``json.dump(indent=2,
+ensure_ascii=False)``, come out byte-identical). CSV keeps untouched rows' bytes unless a column
+is added. Parquet keeps the schema (plus any added column). All writes are atomic.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import UsageError
+from .output import atomic_path
+
+#: Input kinds rewrite writes back in their own format.
+WRITABLE = ("jsonl", "json", "csv", "tsv", "parquet")
+
+
+def check_writable(kind: str, name: str, compressed: bool) -> None:
+    if kind not in WRITABLE or compressed:
+        what = f"compressed {kind}" if compressed else kind
+        raise UsageError(
+            f"{name}: rewrite cannot yet write {what} files back in their format",
+            "rewrite reads and writes JSONL, JSON arrays, CSV/TSV and Parquet; convert the "
+            "input to one of them first",
+        )
+
+
+class RecordWriter:
+    """Writes records (``raw`` bytes when untouched, else the value) to one file atomically."""
+
+    def __init__(self, path: str, kind: str, sample: bytes, columns: list[str] | None) -> None:
+        self.kind = kind
+        self.count = 0
+        self._ctx = atomic_path(path)
+        self._path = self._ctx.__enter__()
+        self._columns = columns
+        self._rows: list[dict[str, Any]] = []
+        self._style = _json_style(sample)
+        self._parquet: Any = None
+        self._f: IO[bytes] | None = None
+        if kind != "parquet":
+            self._f = open(self._path, "wb")  # noqa: SIM115 - closed in close()
+        if kind == "json":
+            self._f.write(b"[" + (b"\n" if self._style.indent else b""))  # type: ignore[union-attr]
+        elif kind in ("csv", "tsv") and columns is not None:
+            self._csv_row(columns)
+
+    def write(self, value: Any, raw: bytes | None) -> None:
+        f = self._f
+        if self.kind == "jsonl":
+            assert f is not None
+            line = raw if raw is not None else self._style.dumps(value).encode()
+            f.write(line.rstrip(b"\r\n") + b"\n")
+        elif self.kind == "json":
+            assert f is not None
+            text = self._style.dumps(value)
+            if self._style.indent:
+                text = textwrap.indent(text, " " * self._style.indent)
+            f.write((self._style.item_separator if self.count else b"") + text.encode())
+        elif self.kind in ("csv", "tsv"):
+            assert f is not None
+            if raw is not None and self._columns is None:
+                f.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            else:
+                self._csv_row([_cell(value.get(c)) for c in self._columns or list(value)])
+        else:
+            self._rows.append(value)
+            if len(self._rows) >= 1024:
+                self._flush_parquet()
+        self.count += 1
+
+    def header(self, raw: bytes) -> None:
+        """A CSV file's header line, as it was."""
+        assert self._f is not None
+        self._f.write(raw if raw.endswith(b"\n") else raw + b"\n")
+
+    def _csv_row(self, cells: list[str]) -> None:
+        assert self._f is not None
+        buffer = io.StringIO()
+        writer = csv.writer(
+            buffer, delimiter="\t" if self.kind == "tsv" else ",", lineterminator="\n"
+        )
+        writer.writerow(cells)
+        self._f.write(buffer.getvalue().encode())
+
+    def set_schema(self, schema: Any) -> None:
+        self._schema = schema
+
+    def _flush_parquet(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._rows:
+            return
+        table = pa.Table.from_pylist(self._rows, schema=self._schema)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(str(self._path), self._schema)
+        self._parquet.write_table(table)
+        self._rows = []
+
+    def close(self, ok: bool = True) -> None:
+        try:
+            if ok and self.kind == "json" and self._f is not None:
+                self._f.write(b"\n]\n" if self._style.indent else b"]\n")
+            if ok and self.kind == "parquet":
+                self._flush_parquet()
+                if self._parquet is None:  # no rows: an empty file with the schema
+                    import pyarrow.parquet as pq
+
+                    pq.write_table(self._schema.empty_table(), str(self._path))
+        finally:
+            if self._f is not None:
+                self._f.close()
+            if self._parquet is not None:
+                self._parquet.close()
+        if ok:
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(RuntimeError, RuntimeError(), None)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _JsonStyle:
+    """How the input wrote its JSON: indentation, separators, escaping of non-ASCII."""
+
+    def __init__(self, indent: int | None, compact: bool, ascii_only: bool) -> None:
+        self.indent = indent
+        self.separators = (",", ":") if compact else (", ", ": ")
+        self.ascii_only = ascii_only
+        self.item_separator = b",\n" if indent else self.separators[0].encode()
+
+    def dumps(self, value: Any) -> str:
+        if self.indent:
+            return json.dumps(value, ensure_ascii=self.ascii_only, indent=self.indent)
+        return json.dumps(value, ensure_ascii=self.ascii_only, separators=self.separators)
+
+
+_INDENT = re.compile(rb"\[\s*\n([ \t]+)[{\[]")
+
+
+def _json_style(sample: bytes) -> _JsonStyle:
+    """The style of a JSON text from its first bytes (a line, or the start of an array)."""
+    indent = _INDENT.match(sample.lstrip())
+    compact = b'":' in sample and b'": ' not in sample
+    ascii_only = b"\\u" in sample and not any(b >= 0x80 for b in sample)
+    return _JsonStyle(len(indent.group(1)) if indent else None, compact, ascii_only)
+
+
+def sample_of(path: str | Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(4096)
+
+
+class RejectWriter:
+    """The rejects file: JSON lines of the record (or its raw text), its flags and reasons."""
+
+    def __init__(self, path: str) -> None:
+        from .output import atomic_path
+
+        self._ctx = atomic_path(path)
+        self._f = open(self._ctx.__enter__(), "wb")  # noqa: SIM115 - closed in close()
+
+    def write(self, item: Any, flags: list[str], reasons: Mapping[str, str]) -> None:
+        import orjson
+
+        entry: dict[str, Any] = {"index": item.index}
+        if item.line is not None:
+            entry["line"] = item.line
+        entry["flags"] = flags
+        entry["reasons"] = dict(reasons)
+        if item.value is not None and item.error is None:
+            entry["record"] = item.value
+        else:
+            entry["raw"] = (item.raw or b"").decode("utf-8", "replace").rstrip("\r\n")
+        self._f.write(orjson.dumps(entry, default=str) + b"\n")
+
+    def close(self, ok: bool = True) -> None:
+        self._f.close()
+        self._ctx.__exit__(*((None, None, None) if ok else (RuntimeError, RuntimeError(), None)))
