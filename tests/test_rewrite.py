@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 import langaudit
 from cli_helpers import run
 from langaudit.errors import UsageError
+from langaudit.tags import language_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -88,7 +90,7 @@ def test_drop_to_rejects_untouched_lines_stay_byte_identical(here: Path) -> None
     )
     assert manifest["rejected_by_reason"] == {"code_switch": 1, "empty_response": 1}
     assert result.stderr.splitlines()[0] == (
-        "d.jsonl: 5 records; wrote 3 to out.jsonl (0 added), 2 to out.rejects.jsonl"
+        "d.jsonl: 5 records: 3 written to out.jsonl, 2 rejected to out.rejects.jsonl"
     )
 
 
@@ -377,7 +379,7 @@ def test_dry_run_writes_nothing(here: Path) -> None:
     assert result.exit_code == 1
     assert sorted(p.name for p in here.iterdir()) == ["d.jsonl"]
     assert result.stderr.splitlines()[:3] == [
-        "d.jsonl: 3 records; would write 2 to (nothing) (0 added), 1 to (no rejects file)",
+        "d.jsonl: 3 records: 2 would be written, 1 rejected (dry run: nothing written)",
         "tagged: instruction 1",
         "rejected: code_switch 1",
     ]
@@ -480,3 +482,87 @@ def test_kept_plus_rejected_is_the_input(
         assert {k: v for k, v in record.items() if k not in ("lang", "system", "instruction")} == {
             k: v for k, v in records[record["id"]].items() if k not in ("instruction",)
         }
+
+
+# ---------------------------------------------------------------------------------------------
+# Proof that the fixes work: the README's before and after, and the real data
+
+
+def test_the_readme_before_and_after_on_the_examples(here: Path) -> None:
+    (here / "fixed").mkdir()
+    examples = sorted((ROOT / "examples").glob("*.*"))
+    for path in (p for p in examples if p.suffix in (".json", ".jsonl", ".csv")):
+        args = ["--tag", "instruction", "--drop", "code_switch,empty_response,zh_variant_mix"]
+        result = run("rewrite", str(path), "-o", f"fixed/{path.name}", *args, "-q")
+        assert result.exit_code == 1, path
+    before = langaudit.audit(str(ROOT / "examples")).summary
+    after = langaudit.audit("fixed").summary
+
+    def row(s: dict[str, Any]) -> tuple[Any, ...]:
+        flags = {name: flag["count"] for name, flag in s["flags"].items()}
+        return (s["records"], flags, s["implicit_mismatches"], round(s["zh_share"], 3))
+
+    counts = {"lang_mismatch": 20, "code_switch": 16, "zh_variant_mix": 2}
+    assert row(before) == (102, {**counts, "punct_mismatch": 3, "empty_response": 7}, 19, 0.588)
+    counts = {"lang_mismatch": 3, "code_switch": 0, "zh_variant_mix": 0}
+    assert row(after) == (77, {**counts, "punct_mismatch": 3, "empty_response": 0}, 2, 0.545)
+    rejected = sum(len(read_jsonl(p)) for p in (here / "fixed").glob("*.rejects.jsonl"))
+    assert rejected == 102 - 77
+
+
+def test_the_share_asked_for_is_what_an_audit_finds(here: Path) -> None:
+    jsonl(here / "d.jsonl", mixed(12, 30))
+    langaudit.rewrite("d.jsonl", "out.jsonl", zh_share="0.6", mode="up")
+    stats = langaudit.audit("out.jsonl").stats
+    assert abs(stats.zh_share() - 0.6) <= 1 / stats.records
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "llamafactory/dpo_zh_demo.json",
+        "llamafactory/glaive_toolcall_zh_demo.json",
+        "llamafactory/kto_en_demo.json",
+        "medicalgpt/sharegpt_zh_1K_format.jsonl",
+    ],
+)
+def test_real_data_fixed_and_re_audited(here: Path, name: str) -> None:
+    src = SHARED / name
+    out = here / Path(name).name
+    result = langaudit.rewrite(src, out, tag="instruction", drop="code_switch,zh_variant_mix")
+    assert result.written - result.added + result.rejected_records == result.records
+    assert len(read_jsonl(here / out.name.replace(out.suffix, ".rejects.jsonl"))) == (
+        result.rejected_records
+    )
+    after = langaudit.audit(str(out)).stats
+    assert after.records == result.written
+    assert after.flags["code_switch"] == after.flags["zh_variant_mix"] == 0
+    before = langaudit.audit(str(src)).stats
+    assert after.implicit_mismatch < before.implicit_mismatch
+    # what is left: rejected answers of preference pairs (meant to be wrong), and answers in a
+    # language the instructions have no name for
+    table = langaudit.audit(str(out)).table
+    names = language_names()
+    for row in table.to_pylist():
+        first_answer = True
+        for turn in row["turns"]:
+            if turn["role"] == "user":
+                first_answer = True
+            elif turn["role"] == "assistant":
+                implicit = turn["expected_source"] == "prompt"
+                if implicit and "lang_mismatch" in (turn["flags"] or []):
+                    assert not first_answer or turn["lang"] not in names["en"], (row["index"], turn)
+                first_answer = False
+
+
+def test_every_command_the_audit_recommends_runs(here: Path) -> None:
+    shutil.copytree(ROOT / "examples", here / "examples")
+    report = langaudit.audit(["examples/messages.jsonl", "examples/alpaca_zh_en.json"])
+    commands = [c for r in report.recommendations for c in r.commands]
+    assert len(commands) >= 4
+    for command in commands:
+        program, name, *args = shlex.split(command)
+        assert (program, name) == ("langaudit", "rewrite")
+        result = run("rewrite", *args, "-q")
+        assert result.exit_code == 1, (command, result.stderr)

@@ -46,6 +46,8 @@ _TEXT_SUFFIXES = {
 }
 #: Dataset registries and metadata that sit beside data files and are not datasets themselves.
 _METADATA_FILES = frozenset({"dataset_info.json", "dataset_dict.json", "state.json"})
+#: What ``langaudit rewrite`` writes beside its output: not data to scan with it.
+BY_PRODUCTS = (".manifest.json", ".rejects.jsonl")
 SUPPORTED = "JSONL, JSON, CSV, TSV, Parquet, Arrow/Feather, Hugging Face save_to_disk folders"
 _BAD_JSON_HINT = "fix the line, or pass --on-error=skip to skip and count bad records"
 _UTF8_HINT = "re-encode the file as UTF-8 (e.g. iconv -f GB18030 -t UTF-8 FILE)"
@@ -209,8 +211,9 @@ def _open_dir(p: Path, name: str) -> list[Source]:
 
 
 def _is_data_file(f: Path) -> bool:
-    """Files a directory scan picks up: known data suffixes, minus metadata files."""
-    if f.name.startswith(".") or f.name in _METADATA_FILES:
+    """Files a directory scan picks up: known data suffixes, minus metadata files and the
+    manifests and rejects files of ``rewrite``."""
+    if f.name.startswith(".") or f.name in _METADATA_FILES or f.name.endswith(BY_PRODUCTS):
         return False
     suffixes = [s.lower() for s in f.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".gzip", ".zst", ".zstd"):

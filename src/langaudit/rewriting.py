@@ -100,12 +100,18 @@ class RewriteResult:
         }
 
     def lines(self) -> list[str]:
-        verb = "would write" if self.dry_run else "wrote"
-        out = [
-            f"{self.input}: {self.records:,} records; {verb} {self.written:,} to "
-            f"{self.output or '(nothing)'} ({self.added:,} added), {self.rejected_records:,} to "
-            f"{self.rejects or '(no rejects file)'}"
-        ]
+        """The summary ``langaudit rewrite`` prints."""
+        added = f" ({self.added:,} added)" if self.added else ""
+        if self.dry_run:
+            out = [
+                f"{self.input}: {self.records:,} records: {self.written:,} would be written"
+                f"{added}, {self.rejected_records:,} rejected (dry run: nothing written)"
+            ]
+        else:
+            out = [
+                f"{self.input}: {self.records:,} records: {self.written:,} written to "
+                f"{self.output}{added}, {self.rejected_records:,} rejected to {self.rejects}"
+            ]
         if self.tagged:
             out.append("tagged: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.tagged.items())))
         if self.rejected:

@@ -47,7 +47,8 @@ def tag_record(
     for position, (answer, prompt_lang) in sorted(turn_langs.items()):
         turn = turns[position]
         if "instruction" in tags:
-            words = "zh" if prompt_lang == "zh" else "en"
+            # in the prompt's language; in English for a language Chinese has no name for here
+            words = "zh" if prompt_lang == "zh" and answer in names["zh"] else "en"
             name = names[words].get(answer)
             if name is not None:
                 _set_text(
@@ -83,7 +84,8 @@ def _system(
     names: dict[str, dict[str, str]],
 ) -> None:
     prompt = next((t for t in turns if t.role == "user"), None)
-    words = "zh" if prompt is not None and _looks_chinese(prompt.text) else "en"
+    chinese = prompt is not None and _looks_chinese(prompt.text) and lang in names["zh"]
+    words = "zh" if chinese else "en"
     name = names[words].get(lang)
     if name is None:
         return
