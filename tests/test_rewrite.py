@@ -183,6 +183,32 @@ def test_parquet_keeps_its_schema(here: Path) -> None:
     assert out.column("lang").to_pylist() == [None, "zh"]
 
 
+def test_hugging_face_folders_stay_folders(here: Path) -> None:
+    import datasets
+
+    rows = [GOOD_ZH, EN_TO_ZH, SWITCHED]
+    features = datasets.Features(
+        {name: datasets.Value("string") for name in ("instruction", "input", "output")}
+    )
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows, features=features)})
+    splits.save_to_disk(str(here / "hf"))
+    with pytest.raises(UsageError, match="each split of a DatasetDict folder"):
+        langaudit.rewrite("hf", "out")
+    result = langaudit.rewrite("hf/train", "out", tag=["instruction", "column"], drop="code_switch")
+    assert (result.written, result.rejected_records) == (2, 1)
+    fixed = datasets.load_from_disk(str(here / "out"))
+    assert fixed.column_names == ["instruction", "input", "output", "lang"]
+    assert fixed.features["lang"] == datasets.Value("string")
+    assert fixed[1]["instruction"] == "What is the capital of France? Please answer in Chinese."
+    assert fixed[0] == {**GOOD_ZH, "lang": None}
+    assert read_jsonl(here / "out.rejects.jsonl")[0]["record"] == SWITCHED
+    langaudit.rewrite("hf/train", "out", drop="code_switch")  # over an existing folder
+    assert datasets.load_from_disk(str(here / "out")).column_names == list(GOOD_ZH)
+    assert sorted(p.name for p in here.iterdir()) == [
+        "hf", "out", "out.manifest.json", "out.rejects.jsonl"
+    ]  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------------
 # Tags, in every shape
 
@@ -378,6 +404,11 @@ def test_dry_run_writes_nothing(here: Path) -> None:
     result = run("rewrite", "d.jsonl", "--dry-run", "--tag", "instruction", "--drop", "code_switch")
     assert result.exit_code == 1
     assert sorted(p.name for p in here.iterdir()) == ["d.jsonl"]
+    assert result.stdout.splitlines() == [
+        "d.jsonl:2: tagged: instruction ends 'tal of France? Please answer in Chinese.'",
+        "d.jsonl:3: rejected (code_switch: English inside Chinese, 2 spans: 'evaluate', "
+        "'performance')",
+    ]
     assert result.stderr.splitlines()[:3] == [
         "d.jsonl: 3 records: 2 would be written, 1 rejected (dry run: nothing written)",
         "tagged: instruction 1",

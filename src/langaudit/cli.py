@@ -472,6 +472,11 @@ def rewrite(
         )
     except LangauditError as error:
         _fail(error)
+    if dry_run:
+        for line in result.changes:
+            click.echo(line)
+        if result.more_changes:
+            click.echo(f"... and {result.more_changes:,} more changes")
     if not quiet:
         for line in result.lines():
             click.echo(line, err=True)

@@ -30,6 +30,8 @@ TAGS = ("column", "prefix", "instruction", "system")
 TAG_WHEN = ("always", "implicit", "mismatch")
 MODES = ("down", "up")
 DEFAULT_PREFIX = "[{lang}] "
+#: Changes a dry run lists (the rest are counted).
+MAX_CHANGES = 20
 #: Reasons a record goes to the rejects file besides its flags.
 REBALANCE, MAX_ROWS, UNREADABLE = "rebalance", "max_rows", "unreadable"
 
@@ -63,6 +65,16 @@ class RewriteResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    #: The first changes (``PATH:ROW: what``), listed by a dry run; ``more_changes`` counts on.
+    changes: list[str] = field(default_factory=list)
+    more_changes: int = 0
+
+    def change(self, path: str, item: Any, what: str) -> None:
+        if len(self.changes) < MAX_CHANGES:
+            row = item.line if item.line is not None else item.index + 1
+            self.changes.append(f"{path}:{row}: {what}")
+        else:
+            self.more_changes += 1
 
     @property
     def changed(self) -> bool:
@@ -177,10 +189,13 @@ def rewrite(
             zh_share if isinstance(zh_share, ShareRange) else ShareRange.parse(str(zh_share))
         )
     resolved = st.for_inputs([name], given, config)
-    if len(resolved) != 1 or os.path.isdir(name):
+    folder = os.path.isdir(name)
+    splits = folder and os.path.isfile(os.path.join(name, "dataset_dict.json"))
+    if len(resolved) != 1 or splits or (folder and resolved[0][0].kind != "hf"):
         raise UsageError(
-            f"{name}: rewrite takes one data file",
-            "rewrite each file of a folder (or each split of a Hugging Face folder) on its own",
+            f"{name}: rewrite takes one data file or one Hugging Face split folder",
+            "rewrite each file of a folder, or each split of a DatasetDict folder "
+            "(NAME/train), on its own",
         )
     source, opts, _ = resolved[0]
     cfg = st.audit_config(opts)
@@ -189,7 +204,7 @@ def rewrite(
     from .rewriting_io import check_writable
 
     check_writable(source.kind, name, compressed)
-    out_path, rejects_path = _outputs(name, output, rejects, in_place, dry_run)
+    out_path, rejects_path = _outputs(name, output, rejects, in_place, dry_run, source.kind)
     parameters = {
         "tag": list(tags),
         "tag_when": tag_when,
@@ -209,7 +224,7 @@ def rewrite(
     result.records = plan.records
     plan.rebalance(target, mode, max_rows, seed, result)
     if dry_run:
-        _count(plan, result)
+        _write(name, cfg, plan, None, None, result)
         return result
     assert out_path is not None
     result.hashes["input"] = _sha256(name)
@@ -268,6 +283,7 @@ def _outputs(
     rejects: str | os.PathLike[str] | None,
     in_place: bool,
     dry_run: bool,
+    kind: str,
 ) -> tuple[str | None, str | None]:
     from .output import refuse_overwriting_inputs
     from .report import _derived_name
@@ -275,6 +291,10 @@ def _outputs(
     if in_place:
         if output is not None and os.path.abspath(output) != os.path.abspath(name):
             raise UsageError("--in-place writes the input itself: leave out -o")
+        if kind == "hf":
+            raise UsageError(
+                "--in-place rewrites files; write a Hugging Face folder to a new one with -o"
+            )
         out = name
     elif output is None:
         if not dry_run:
@@ -283,7 +303,7 @@ def _outputs(
     else:
         out = os.fspath(output)
         refuse_overwriting_inputs(out, [name])
-        if Path(out).suffix.lower() != Path(name).suffix.lower():
+        if kind != "hf" and Path(out).suffix.lower() != Path(name).suffix.lower():
             raise UsageError(
                 f"{out}: the output keeps the input's format ({Path(name).suffix or 'no suffix'})",
                 f"name it like the input, e.g. {_derived_name(name, 'fixed')}",
@@ -314,10 +334,16 @@ def _manifest_path(out: str) -> str:
 
 
 def _sha256(path: str) -> str:
+    """Of a file; of a folder, of its files' names and contents (in name order)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for f in files:
+        if root.is_dir():
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0")
+        with open(f, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -499,19 +525,6 @@ def _share(zh: int, other: int) -> float | None:
     return zh / (zh + other) if zh + other else None
 
 
-def _count(plan: _Planner, result: RewriteResult) -> None:
-    """The counts of a dry run (what pass 2 would write)."""
-    for rejected in plan.rejected.values():
-        result.rejected.update(rejected["reasons"].keys())
-    if plan.unreadable:
-        result.rejected[UNREADABLE] += len(plan.unreadable)
-    result.rejected_records = len(plan.rejected) + len(plan.unreadable)
-    result.added = sum(e.copies for e in plan.edits.values())
-    result.written = len(plan.langs) + result.added
-    for edit in plan.edits.values():
-        _count_tags(plan, edit, result)
-
-
 def _count_tags(plan: _Planner, edit: _Edit, result: RewriteResult) -> None:
     for tag in plan.tags:
         if (tag in ("instruction", "prefix") and edit.turns) or (
@@ -525,23 +538,37 @@ def _count_tags(plan: _Planner, edit: _Edit, result: RewriteResult) -> None:
 
 
 def _write(
-    name: str, cfg: Any, plan: _Planner, out: str, rejects: str | None, result: RewriteResult
+    name: str,
+    cfg: Any,
+    plan: _Planner,
+    out: str | None,
+    rejects: str | None,
+    result: RewriteResult,
 ) -> None:
+    """Pass 2: every record to ``out`` or ``rejects``; with ``out`` None (a dry run) only
+    counted, and the first changes described in ``result.changes``."""
     from .engine import _read
     from .io import open_path
-    from .rewriting_io import RecordWriter, RejectWriter, sample_of
+    from .rewriting_io import HfWriter, RecordWriter, RejectWriter, sample_of
     from .tags import tag_record
 
     (source,) = open_path(name)  # an in-place output replaces it only when complete
     columns = _columns(source, plan)
-    writer = RecordWriter(out, source.kind, sample_of(name), columns)
+    writer: Any
+    if out is None:
+        writer = _Tally()
+    elif source.kind == "hf":
+        added = LANG_COLUMN if "column" in plan.tags else None
+        writer = HfWriter(out, name, added)
+    else:
+        writer = RecordWriter(out, source.kind, sample_of(name), columns)
     reject_writer = RejectWriter(rejects) if rejects is not None else None
     shape = None
     ok = False
     try:
-        if source.kind in ("csv", "tsv") and columns is None:
+        if source.kind in ("csv", "tsv") and columns is None and out is not None:
             writer.header(_first_line(name))
-        if source.kind == "parquet":
+        if source.kind == "parquet" and out is not None:
             writer.set_schema(_parquet_schema(name, plan))
         for item in source:
             if item.error is not None or item.index in plan.unreadable:
@@ -553,11 +580,14 @@ def _write(
                     result,
                 )
                 result.rejected[UNREADABLE] += 1
+                result.change(name, item, "rejected: unreadable")
                 continue
             if item.index in plan.rejected:
                 rejected = plan.rejected[item.index]
                 _reject(reject_writer, item, rejected["reasons"], rejected["flags"], result)
                 result.rejected.update(rejected["reasons"].keys())
+                why = "; ".join(f"{k}: {v}" for k, v in rejected["reasons"].items())
+                result.change(name, item, f"rejected ({why})")
                 continue
             edit = plan.edits.get(item.index)
             value, raw = item.value, item.raw
@@ -569,6 +599,7 @@ def _write(
                 if edited is not value:
                     value, raw = edited, None
                     _count_tags(plan, edit, result)
+                    result.change(name, item, _describe_tags(plan, edit, turns, edited))
             elif shape is None:
                 shape, _ = _read(source, item, shape, cfg)
             if (
@@ -581,12 +612,46 @@ def _write(
             for _ in range(edit.copies if edit is not None else 0):
                 writer.write(value, raw)
                 result.added += 1
+            if edit is not None and edit.copies:
+                follow = "copy follows" if edit.copies == 1 else "copies follow"
+                result.change(name, item, f"repeated: {edit.copies} more {follow} it")
         result.written = writer.count
         ok = True
     finally:
         writer.close(ok)
         if reject_writer is not None:
             reject_writer.close(ok)
+
+
+class _Tally:
+    """The writer of a dry run: counts, writes nothing."""
+
+    count = 0
+
+    def write(self, value: Any, raw: bytes | None) -> None:
+        self.count += 1
+
+    def close(self, ok: bool = True) -> None:
+        pass
+
+
+def _describe_tags(plan: _Planner, edit: _Edit, turns: Sequence[Any], edited: Any) -> str:
+    """What tagging did to a record, for the dry run's list of changes."""
+    from .formats import as_text, get_path
+
+    done = []
+    for position in sorted(edit.turns):
+        field = turns[position].field
+        text = as_text(get_path(edited, field), field)
+        if "prefix" in plan.tags:
+            done.append(f"{field} starts {text[:30]!r}")
+        if "instruction" in plan.tags:
+            done.append(f"{field} ends {text[-40:]!r}")
+    if "column" in plan.tags and edit.lang:
+        done.append(f"{LANG_COLUMN} = {edit.lang!r}")
+    if "system" in plan.tags and edit.lang:
+        done.append("system prompt added")
+    return "tagged: " + ", ".join(done)
 
 
 def _first_line(path: str) -> bytes:

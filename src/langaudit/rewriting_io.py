@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import textwrap
 from collections.abc import Mapping
@@ -21,8 +22,8 @@ from typing import IO, Any
 from .errors import UsageError
 from .output import atomic_path
 
-#: Input kinds rewrite writes back in their own format.
-WRITABLE = ("jsonl", "json", "csv", "tsv", "parquet")
+#: Input kinds rewrite writes back in their own format (``hf``: a save_to_disk folder).
+WRITABLE = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
 
 
 def check_writable(kind: str, name: str, compressed: bool) -> None:
@@ -30,8 +31,8 @@ def check_writable(kind: str, name: str, compressed: bool) -> None:
         what = f"compressed {kind}" if compressed else kind
         raise UsageError(
             f"{name}: rewrite cannot yet write {what} files back in their format",
-            "rewrite reads and writes JSONL, JSON arrays, CSV/TSV and Parquet; convert the "
-            "input to one of them first",
+            "rewrite reads and writes JSONL, JSON arrays, CSV/TSV, Parquet and Hugging Face "
+            "save_to_disk folders; convert the input to one of them first",
         )
 
 
@@ -194,3 +195,110 @@ class RejectWriter:
     def close(self, ok: bool = True) -> None:
         self._f.close()
         self._ctx.__exit__(*((None, None, None) if ok else (RuntimeError, RuntimeError(), None)))
+
+
+class HfWriter:
+    """A Hugging Face ``save_to_disk`` folder (one split), written beside the output and moved
+    into place when complete: the Arrow stream of the records, ``state.json`` and
+    ``dataset_info.json`` copied from the input with the new data file (and any added column
+    in the features)."""
+
+    def __init__(self, path: str, source_folder: str, added_column: str | None) -> None:
+        import tempfile
+
+        self.kind = "hf"
+        self.count = 0
+        self._out = Path(path)
+        self._source = Path(source_folder)
+        if self._out.exists() and not self._out.is_dir():
+            raise UsageError(f"{path}: exists and is not a folder", "name a new folder")
+        if not self._out.parent.is_dir():
+            raise UsageError(f"{path}: the folder {self._out.parent} does not exist")
+        self._tmp = Path(tempfile.mkdtemp(dir=self._out.parent, prefix=f".{self._out.name}."))
+        self._schema = _hf_schema(self._source, added_column)
+        self._rows: list[dict[str, Any]] = []
+        self._stream: Any = None
+        self._sink: Any = None
+
+    def write(self, value: Any, raw: bytes | None) -> None:
+        self._rows.append(value)
+        self.count += 1
+        if len(self._rows) >= 1024:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._stream is None:
+            self._sink = pa.OSFile(str(self._tmp / _HF_DATA_FILE), "wb")
+            self._stream = pa.ipc.new_stream(self._sink, self._schema)
+        if self._rows:
+            self._stream.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
+        self._rows = []
+
+    def close(self, ok: bool = True) -> None:
+        import shutil
+
+        try:
+            if ok:
+                self._flush()
+                self._stream.close()
+                self._sink.close()
+                self._write_metadata()
+                old = None
+                if self._out.exists():
+                    old = self._out.with_name(f".{self._out.name}.old-{os.getpid()}")
+                    os.replace(self._out, old)
+                os.replace(self._tmp, self._out)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if self._tmp.exists():
+                shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _write_metadata(self) -> None:
+        state = json.loads((self._source / "state.json").read_text(encoding="utf-8"))
+        state["_data_files"] = [{"filename": _HF_DATA_FILE}]
+        state["_fingerprint"] = os.urandom(8).hex()
+        (self._tmp / "state.json").write_text(json.dumps(state, indent=2) + "\n", "utf-8")
+        info_path = self._source / "dataset_info.json"
+        if info_path.is_file():
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            features = _hf_features(self._schema)
+            if features is not None:
+                info["features"] = features
+            info.pop("splits", None)  # sizes of the old data
+            (self._tmp / "dataset_info.json").write_text(json.dumps(info, indent=2), "utf-8")
+
+
+_HF_DATA_FILE = "data-00000-of-00001.arrow"
+
+
+def _hf_schema(folder: Path, added_column: str | None) -> Any:
+    import pyarrow as pa
+
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    first = folder / state["_data_files"][0]["filename"]
+    with pa.memory_map(str(first)) as source:
+        try:
+            schema = pa.ipc.open_stream(source).schema
+        except pa.ArrowInvalid:
+            source.seek(0)
+            schema = pa.ipc.open_file(source).schema
+    if added_column is None or added_column in schema.names:
+        return schema
+    schema = schema.append(pa.field(added_column, pa.string()))
+    metadata = dict(schema.metadata or {})
+    if b"huggingface" in metadata:
+        hf = json.loads(metadata[b"huggingface"])
+        hf.setdefault("info", {}).setdefault("features", {})[added_column] = {
+            "dtype": "string",
+            "_type": "Value",
+        }
+        metadata[b"huggingface"] = json.dumps(hf).encode()
+    return schema.with_metadata(metadata)
+
+
+def _hf_features(schema: Any) -> Any:
+    raw = (schema.metadata or {}).get(b"huggingface")
+    return json.loads(raw).get("info", {}).get("features") if raw else None
