@@ -138,3 +138,14 @@ class BadLineWriter:
             self._ctx.__exit__(None, None, None)
         else:
             self._ctx.__exit__(RuntimeError, RuntimeError(), None)
+
+
+def derived_name(path: str, tag: str, suffix: str | None = None) -> str:
+    """``data.json`` -> ``data.fixed.json`` (``data.jsonl.gz`` -> ``data.fixed.jsonl.gz``)."""
+    if path == "INPUT":
+        return tag.upper() + (suffix or "")
+    p = Path(path)
+    compressed = p.suffixes[-1:] in ([".gz"], [".zst"])
+    suffixes = "".join(p.suffixes[-2:]) if compressed else p.suffix
+    stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
+    return str(p.with_name(f"{stem}.{tag}{suffix if suffix is not None else suffixes}"))

@@ -24,6 +24,7 @@ import numpy as np
 from .config import ShareRange
 from .engine import Entries
 from .judge import FLAGS
+from .output import derived_name
 from .reasons import RECORD_COLUMNS, explain
 
 #: Version of the JSON report layout (docs/audit-json.md); raised on incompatible changes.
@@ -741,22 +742,9 @@ def _rewrite_commands(
         carried += ["--allow-terms", str(options["allow_terms_file"])]
     out = []
     for path in targets:
-        rejects = (
-            ["--rejects", _derived_name(path, "rejects", ".jsonl")] if "--drop" in args else []
-        )
-        output = _derived_name(path, "fixed")
+        rejects = ["--rejects", derived_name(path, "rejects", ".jsonl")] if "--drop" in args else []
+        output = derived_name(path, "fixed")
         out.append(
             shlex.join(["langaudit", "rewrite", path, "-o", output, *args, *rejects, *carried])
         )
     return out
-
-
-def _derived_name(path: str, tag: str, suffix: str | None = None) -> str:
-    """``data.json`` -> ``data.fixed.json`` (``data.jsonl.gz`` -> ``data.fixed.jsonl.gz``)."""
-    if path == "INPUT":
-        return tag.upper() + (suffix or "")
-    p = Path(path)
-    compressed = p.suffixes[-1:] in ([".gz"], [".zst"])
-    suffixes = "".join(p.suffixes[-2:]) if compressed else p.suffix
-    stem = p.name[: len(p.name) - len(suffixes)] if suffixes else p.name
-    return str(p.with_name(f"{stem}.{tag}{suffix if suffix is not None else suffixes}"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .config import ShareRange
-from .errors import InputError, UsageError
+from .errors import UsageError
 from .judge import FLAGS
+from .rewriting_plan import UNREADABLE, Edit, Planner
 from .tags import LANG_COLUMN
 
 TAGS = ("column", "prefix", "instruction", "system")
@@ -32,18 +32,6 @@ MODES = ("down", "up")
 DEFAULT_PREFIX = "[{lang}] "
 #: Changes a dry run lists (the rest are counted).
 MAX_CHANGES = 20
-#: Reasons a record goes to the rejects file besides its flags.
-REBALANCE, MAX_ROWS, UNREADABLE = "rebalance", "max_rows", "unreadable"
-
-
-@dataclass
-class _Edit:
-    """What happens to one record: the user turns to tag (position -> answer language), the
-    record's language, how many copies to add."""
-
-    turns: dict[int, tuple[str, str | None]] = field(default_factory=dict)
-    lang: str | None = None
-    copies: int = 0
 
 
 @dataclass
@@ -219,10 +207,10 @@ def rewrite(
     }
     result = RewriteResult(name, out_path, rejects_path, None, parameters=parameters)
     result.dry_run = dry_run
-    plan = _Planner(tags, tag_when, dropped, prefix)
+    plan = Planner(tags, tag_when, dropped, prefix)
     plan.scan(source, cfg)
     result.records = plan.records
-    plan.rebalance(target, mode, max_rows, seed, result)
+    result.zh_share_before, result.zh_share_after = plan.rebalance(target, mode, max_rows, seed)
     if dry_run:
         _write(name, cfg, plan, None, None, result)
         return result
@@ -261,10 +249,10 @@ def _flags(drop: str | Iterable[str]) -> frozenset[str]:
     flags = {p.strip() for item in items for p in item.split(",") if p.strip()}
     unknown = sorted(flags - set(FLAGS))
     if unknown:
-        from .settings import _did_you_mean
+        from .settings import did_you_mean
 
         raise UsageError(
-            f"unknown flag {unknown[0]!r}{_did_you_mean(unknown[0], FLAGS)}",
+            f"unknown flag {unknown[0]!r}{did_you_mean(unknown[0], FLAGS)}",
             f"flags: {', '.join(FLAGS)}",
         )
     return frozenset(flags)
@@ -285,8 +273,7 @@ def _outputs(
     dry_run: bool,
     kind: str,
 ) -> tuple[str | None, str | None]:
-    from .output import refuse_overwriting_inputs
-    from .report import _derived_name
+    from .output import derived_name, refuse_overwriting_inputs
 
     if in_place:
         if output is not None and os.path.abspath(output) != os.path.abspath(name):
@@ -306,11 +293,11 @@ def _outputs(
         if kind != "hf" and Path(out).suffix.lower() != Path(name).suffix.lower():
             raise UsageError(
                 f"{out}: the output keeps the input's format ({Path(name).suffix or 'no suffix'})",
-                f"name it like the input, e.g. {_derived_name(name, 'fixed')}",
+                f"name it like the input, e.g. {derived_name(name, 'fixed')}",
             )
     rejects_path = os.fspath(rejects) if rejects is not None else None
     if rejects_path is None and out is not None:
-        rejects_path = _derived_name(out if not in_place else name, "rejects", ".jsonl")
+        rejects_path = derived_name(out if not in_place else name, "rejects", ".jsonl")
     if rejects_path is not None and not dry_run:
         refuse_overwriting_inputs(rejects_path, [name], what="rejects file")
         if out is not None and os.path.abspath(rejects_path) == os.path.abspath(out):
@@ -328,9 +315,9 @@ def _backup_path(name: str) -> str:
 
 
 def _manifest_path(out: str) -> str:
-    from .report import _derived_name
+    from .output import derived_name
 
-    return _derived_name(out, "manifest", ".json")
+    return derived_name(out, "manifest", ".json")
 
 
 def _sha256(path: str) -> str:
@@ -347,185 +334,7 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------
-# Pass 1: decide
-
-
-class _Planner:
-    def __init__(self, tags: tuple[str, ...], when: str, drop: frozenset[str], prefix: str) -> None:
-        self.tags, self.when, self.drop, self.prefix = tags, when, drop, prefix
-        self.records = 0
-        self.rejected: dict[int, dict[str, Any]] = {}  # index -> {"flags", "reasons"}
-        self.edits: dict[int, _Edit] = {}
-        self.langs: dict[int, str | None] = {}  # response language of kept records
-        self.unreadable: dict[int, str] = {}
-        self.input_zh = self.input_other = 0  # response languages of all readable records
-
-    def scan(self, source: Any, cfg: Any) -> None:
-        from .engine import ScanLog, scan_source_with_turns
-        from .reasons import RECORD_COLUMNS, explain
-
-        def skipped(item: Any, error: InputError) -> None:
-            self.unreadable[item.index] = str(error).split("\n")[0]
-
-        log = ScanLog(sink=skipped)
-        for entries, batch in scan_source_with_turns(source, cfg, log):
-            self.records += batch.num_rows
-            flags = batch.column("flags").to_pylist()
-            langs = batch.column("response_lang").to_pylist()
-            turns = batch.column("turns").to_pylist()
-            for row, (index, record_turns) in enumerate(entries):
-                self.input_zh += langs[row] == "zh"
-                self.input_other += langs[row] not in (None, "und", "zh")
-                hit = [f for f in flags[row] if f in self.drop]
-                if hit:
-                    record = {n: batch.column(n)[row].as_py() for n in RECORD_COLUMNS}
-                    reasons = {f: explain(f, record, record_turns).reason for f in hit}
-                    self.rejected[index] = {"flags": flags[row], "reasons": reasons}
-                    continue
-                self.langs[index] = langs[row]
-                edit = self._edit(turns[row], langs[row])
-                if edit is not None:
-                    self.edits[index] = edit
-        self.records += len(self.unreadable)
-
-    def _edit(self, turns: list[dict[str, Any]], lang: str | None) -> _Edit | None:
-        if not self.tags:
-            return None
-        edit = _Edit()
-        user: dict[str, Any] | None = None
-        answered = False  # the user turn has had its first answer
-        for turn in turns:
-            if turn["role"] == "user":
-                user, answered = turn, False
-                continue
-            if turn["role"] != "assistant":
-                continue
-            # only the first answer to a prompt sets its tag: a preference pair's rejected
-            # answer is meant to be wrong
-            first, answered = not answered, True
-            if not first or not self._wanted(turn):
-                continue
-            if user is not None and ("instruction" in self.tags or "prefix" in self.tags):
-                edit.turns[user["turn"]] = (turn["lang"], user["lang"])
-            edit.lang = edit.lang or turn["lang"]
-        if edit.lang is None:
-            return None
-        if "column" in self.tags or "system" in self.tags:
-            edit.lang = lang if lang not in (None, "und") else edit.lang
-        return edit
-
-    def _wanted(self, turn: dict[str, Any]) -> bool:
-        if turn["lang"] in (None, "und"):
-            return False
-        if self.when == "always":
-            return True
-        implicit = turn["expected_source"] == "prompt"
-        return implicit and (self.when == "implicit" or "lang_mismatch" in (turn["flags"] or []))
-
-    def rebalance(
-        self,
-        target: ShareRange | None,
-        mode: str,
-        max_rows: int | None,
-        seed: int,
-        result: RewriteResult,
-    ) -> None:
-        rng = random.Random(seed)
-        zh = sorted(i for i, lang in self.langs.items() if lang == "zh")
-        other = sorted(i for i, lang in self.langs.items() if lang not in (None, "und", "zh"))
-        result.zh_share_before = _share(self.input_zh, self.input_other)
-        if target is not None and (zh or other):
-            share = len(zh) / (len(zh) + len(other))
-            goal = target.fix(share)
-            if goal is not None:
-                self._move(zh, other, goal, mode, rng)
-        if max_rows is not None:
-            self._cap(max_rows, rng)
-        kept_zh = sum(1 + self._copies(i) for i in zh if i in self.langs)
-        kept_other = sum(1 + self._copies(i) for i in other if i in self.langs)
-        result.zh_share_after = _share(kept_zh, kept_other)
-
-    def _copies(self, index: int) -> int:
-        edit = self.edits.get(index)
-        return edit.copies if edit is not None else 0
-
-    def _move(
-        self, zh: list[int], other: list[int], goal: float, mode: str, rng: random.Random
-    ) -> None:
-        """Drop or repeat records so that the share of ``zh`` is ``goal`` (to one record)."""
-        z, o = len(zh), len(other)
-        if mode == "down":
-            if z / (z + o) > goal:  # fewer Chinese records
-                keep = round(goal * o / (1 - goal)) if goal < 1 else z
-                self._reject(rng.sample(zh, z - keep), REBALANCE)
-            else:
-                keep = round((1 - goal) * z / goal) if goal > 0 else o
-                self._reject(rng.sample(other, o - keep), REBALANCE)
-            return
-        if z / (z + o) < goal:  # more Chinese records
-            if goal >= 1 or not zh:
-                raise UsageError(
-                    f"cannot reach a Chinese share of {goal:g} by repeating records",
-                    "there are no Chinese records to repeat" if not zh else "use --mode down",
-                )
-            self._repeat(zh, round(goal * o / (1 - goal)) - z, rng)
-        else:
-            if goal <= 0 or not other:
-                raise UsageError(
-                    f"cannot reach a Chinese share of {goal:g} by repeating records",
-                    "there are no other records to repeat" if not other else "use --mode down",
-                )
-            self._repeat(other, round((1 - goal) * z / goal) - o, rng)
-
-    def _repeat(self, pool: list[int], count: int, rng: random.Random) -> None:
-        for index in (rng.choice(pool) for _ in range(max(count, 0))):
-            self.edits.setdefault(index, _Edit()).copies += 1
-
-    def _reject(self, indices: Iterable[int], reason: str) -> None:
-        for index in indices:
-            self.langs.pop(index, None)
-            self.edits.pop(index, None)
-            self.rejected[index] = {"flags": [], "reasons": {reason: _REASON_TEXT[reason]}}
-
-    def _cap(self, max_rows: int, rng: random.Random) -> None:
-        """At most ``max_rows`` records out, copies included: each language (Chinese, other,
-        unknown) keeps its proportion, losing its copies first, then records."""
-        groups: dict[str, list[int]] = {}
-        for index, lang in sorted(self.langs.items()):
-            key = "zh" if lang == "zh" else ("unknown" if lang in (None, "und") else "other")
-            groups.setdefault(key, []).extend([index] * (1 + self._copies(index)))
-        total = sum(len(g) for g in groups.values())
-        if total <= max_rows:
-            return
-        quotas = {k: len(g) * max_rows / total for k, g in groups.items()}
-        keep = {k: int(q) for k, q in quotas.items()}
-        for k in sorted(quotas, key=lambda k: quotas[k] - keep[k], reverse=True):
-            if sum(keep.values()) < max_rows:
-                keep[k] += 1
-        for key, slots in sorted(groups.items()):
-            self._shrink(slots, len(slots) - keep[key], rng)
-
-    def _shrink(self, slots: list[int], excess: int, rng: random.Random) -> None:
-        copies = [i for i in dict.fromkeys(slots) for _ in range(self._copies(i))]
-        for index in rng.sample(copies, min(excess, len(copies))):
-            self.edits[index].copies -= 1
-        excess -= min(excess, len(copies))
-        if excess > 0:
-            self._reject(rng.sample(sorted(set(slots)), excess), MAX_ROWS)
-
-
-_REASON_TEXT = {
-    REBALANCE: "down-sampled to reach the Chinese share asked for",
-    MAX_ROWS: "over --max-rows",
-}
-
-
-def _share(zh: int, other: int) -> float | None:
-    return zh / (zh + other) if zh + other else None
-
-
-def _count_tags(plan: _Planner, edit: _Edit, result: RewriteResult) -> None:
+def _count_tags(plan: Planner, edit: Edit, result: RewriteResult) -> None:
     for tag in plan.tags:
         if (tag in ("instruction", "prefix") and edit.turns) or (
             tag in ("column", "system") and edit.lang is not None
@@ -540,7 +349,7 @@ def _count_tags(plan: _Planner, edit: _Edit, result: RewriteResult) -> None:
 def _write(
     name: str,
     cfg: Any,
-    plan: _Planner,
+    plan: Planner,
     out: str | None,
     rejects: str | None,
     result: RewriteResult,
@@ -635,7 +444,7 @@ class _Tally:
         pass
 
 
-def _describe_tags(plan: _Planner, edit: _Edit, turns: Sequence[Any], edited: Any) -> str:
+def _describe_tags(plan: Planner, edit: Edit, turns: Sequence[Any], edited: Any) -> str:
     """What tagging did to a record, for the dry run's list of changes."""
     from .formats import as_text, get_path
 
@@ -659,7 +468,7 @@ def _first_line(path: str) -> bytes:
         return f.readline().removeprefix(b"\xef\xbb\xbf")
 
 
-def _columns(source: Any, plan: _Planner) -> list[str] | None:
+def _columns(source: Any, plan: Planner) -> list[str] | None:
     """CSV/TSV: the columns when a ``lang`` column is added (None: write rows as they were)."""
     if source.kind not in ("csv", "tsv") or "column" not in plan.tags:
         return None
@@ -670,7 +479,7 @@ def _columns(source: Any, plan: _Planner) -> list[str] | None:
     return header + ([LANG_COLUMN] if LANG_COLUMN not in header else [])
 
 
-def _parquet_schema(path: str, plan: _Planner) -> Any:
+def _parquet_schema(path: str, plan: Planner) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -94,7 +94,7 @@ def _per_flag(parse: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
         out = {}
         for flag, limit in value.items():
             if flag not in FLAGS:
-                raise ValueError(f"unknown flag {flag!r}{_did_you_mean(flag, FLAGS)}")
+                raise ValueError(f"unknown flag {flag!r}{did_you_mean(flag, FLAGS)}")
             try:
                 out[flag] = parse(limit)
             except ValueError as exc:
@@ -152,7 +152,7 @@ def parse_rate(text: str) -> float:
     return value
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -309,7 +309,7 @@ def _misplaced(p: Path, key: str, known: Mapping[str, Any]) -> str:
         return " (only in [[overrides]], with the keys that apply to those files)"
     if key == "tool" and p.name != "pyproject.toml":
         return f" ({p.name} takes the keys at its top level, without [tool.langaudit])"
-    return _did_you_mean(key, known)
+    return did_you_mean(key, known)
 
 
 def _overrides(p: Path, where: str, value: Any) -> tuple[Override, ...]:
