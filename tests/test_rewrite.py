@@ -489,8 +489,8 @@ def test_kept_plus_rejected_is_the_input(
             max_rows=max_rows,
             seed=seed,
         )
-    except UsageError as error:  # up-sampling a language the data has none of
-        assert "by repeating records" in str(error)
+    except UsageError as error:  # a language the data has none of
+        assert "cannot reach a Chinese share" in str(error)
         return
     out = read_jsonl(here / "out.jsonl")
     rejects = read_jsonl(here / "out.rejects.jsonl")
@@ -597,3 +597,206 @@ def test_every_command_the_audit_recommends_runs(here: Path) -> None:
         assert (program, name) == ("langaudit", "rewrite")
         result = run("rewrite", *args, "-q")
         assert result.exit_code == 1, (command, result.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by review: each a case that lost, changed or refused data wrongly
+
+
+def test_a_hugging_face_output_never_replaces_other_folders(here: Path) -> None:
+    import datasets
+
+    datasets.Dataset.from_list([GOOD_ZH, EN_TO_ZH]).save_to_disk(str(here / "hf"))
+    (here / "important").mkdir()
+    (here / "important" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(UsageError, match="is not a Hugging Face dataset folder"):
+        langaudit.rewrite("hf", "important", tag="instruction")
+    assert (here / "important" / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(UsageError, match="holds the input"):
+        langaudit.rewrite("hf", ".", tag="instruction")
+
+
+def test_a_settings_file_zh_share_does_not_rebalance(here: Path) -> None:
+    jsonl(here / "d.jsonl", mixed(30, 70))
+    (here / "langaudit.toml").write_text('zh-share = "0.6:0.9"\n', encoding="utf-8")
+    result = langaudit.rewrite("d.jsonl", "out.jsonl", tag="instruction")
+    assert result.rejected_records == 0 and result.written == 100
+
+
+def test_value_parts_and_bare_string_parts_get_the_instruction(here: Path) -> None:
+    records = [
+        {"messages": [
+            {"role": "user", "content": [{"type": "text", "value": "What is tofu made of?"}]},
+            {"role": "assistant", "content": "豆腐是用黄豆做的，先磨成豆浆，再点卤凝固。"},
+        ]},
+        {"messages": [
+            {"role": "user", "content": ["What is tofu made of?"]},
+            {"role": "assistant", "content": "豆腐是用黄豆做的，先磨成豆浆，再点卤凝固。"},
+        ]},
+    ]  # fmt: skip
+    jsonl(here / "d.jsonl", records)
+    langaudit.rewrite("d.jsonl", "out.jsonl", tag=["prefix", "instruction"])
+    out = read_jsonl(here / "out.jsonl")
+    asked = "[zh] What is tofu made of? Please answer in Chinese."
+    assert out[0]["messages"][0]["content"] == [{"type": "text", "value": asked}]
+    assert out[1]["messages"][0]["content"] == [asked]
+    assert langaudit.audit("out.jsonl").stats.flags["lang_mismatch"] == 0
+
+
+def test_system_prompts_reach_parquet_and_content_parts(here: Path) -> None:
+    pq.write_table(pa.Table.from_pylist([EN_TO_ZH]), here / "d.parquet")
+    langaudit.rewrite("d.parquet", "out.parquet", tag="system")
+    assert pq.read_table(here / "out.parquet").column("system").to_pylist() == [
+        "Please answer in Chinese."
+    ]
+    record = {"messages": [
+        {"role": "user", "content": [{"type": "text", "text": "What is tofu made of?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "豆腐是用黄豆做的。"}]},
+    ]}  # fmt: skip
+    pq.write_table(pa.Table.from_pylist([record]), here / "m.parquet")
+    langaudit.rewrite("m.parquet", "m.out.parquet", tag="system")
+    messages = pq.read_table(here / "m.out.parquet").to_pylist()[0]["messages"]
+    assert messages[0] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "Please answer in Chinese."}],
+    }
+
+
+def test_a_pair_of_message_lists_keeps_one_prompt(here: Path) -> None:
+    prompt = {"role": "user", "content": "What is the capital of France?"}
+    record = {
+        "chosen": [prompt, {"role": "assistant", "content": "巴黎是法国的首都，也是最大的城市。"}],
+        "rejected": [prompt, {"role": "assistant", "content": "I don't know."}],
+    }
+    jsonl(here / "d.jsonl", [record])
+    langaudit.rewrite("d.jsonl", "out.jsonl", tag="instruction")
+    (out,) = read_jsonl(here / "out.jsonl")
+    asked = "What is the capital of France? Please answer in Chinese."
+    assert out["chosen"][0]["content"] == out["rejected"][0]["content"] == asked
+
+
+def test_mode_down_refuses_to_empty_a_side(here: Path) -> None:
+    jsonl(here / "d.jsonl", mixed(10, 0))
+    with pytest.raises(UsageError, match="no other-language records"):
+        langaudit.rewrite("d.jsonl", "out.jsonl", zh_share=0.7)
+    assert not (here / "out.jsonl").exists()
+
+
+def test_multi_turn_tags_create_no_new_mismatch(here: Path) -> None:
+    record = {"conversations": [
+        {"from": "human", "value": "Tell me a fun fact about cats."},
+        {"from": "gpt", "value": "猫一天大约要睡十二到十六个小时，所以它们看起来总是很困。"},
+        {"from": "human", "value": "And about dogs?"},
+        {"from": "gpt", "value": "Dogs can learn more than a hundred words and gestures."},
+    ]}  # fmt: skip
+    jsonl(here / "d.jsonl", [record])
+    assert langaudit.audit("d.jsonl").stats.flags["lang_mismatch"] == 1
+    result = langaudit.rewrite("d.jsonl", "out.jsonl", tag=["instruction", "system"])
+    humans = [t["value"] for t in read_jsonl(here / "out.jsonl")[0]["conversations"][::2]]
+    # the instruction added to turn 1 would carry over: turn 3 says which language it wants
+    assert humans == [
+        "Tell me a fun fact about cats. Please answer in Chinese.",
+        "And about dogs? Please answer in English.",
+    ]
+    assert result.tagged["system"] == 0  # answered in two languages: no one system prompt
+    assert langaudit.audit("out.jsonl").stats.flags["lang_mismatch"] == 0
+
+
+def test_explicit_instructions_are_not_contradicted(here: Path) -> None:
+    explicit = alpaca(
+        "Answer in English: 豆腐是什么做的？", "豆腐是用黄豆做的。先磨成豆浆，再点卤。"
+    )
+    jsonl(here / "d.jsonl", [explicit])
+    langaudit.rewrite("d.jsonl", "out.jsonl", tag=["instruction", "prefix"], tag_when="always")
+    assert read_jsonl(here / "out.jsonl") == [explicit]
+
+
+def test_prefix_once_and_an_existing_lang_field(here: Path) -> None:
+    jsonl(here / "d.jsonl", [EN_TO_ZH])
+    langaudit.rewrite("d.jsonl", "once.jsonl", tag="prefix")
+    langaudit.rewrite("once.jsonl", "twice.jsonl", tag="prefix", tag_when="always")
+    assert read_jsonl(here / "twice.jsonl")[0]["instruction"].count("[zh]") == 1
+    jsonl(here / "l.jsonl", [dict(EN_TO_ZH, lang="fr")])
+    with pytest.raises(UsageError, match="already has a 'lang' field"):
+        langaudit.rewrite("l.jsonl", "l.out.jsonl", tag="column")
+    assert not (here / "l.out.jsonl").exists()
+
+
+def test_more_refusals_instead_of_tracebacks(here: Path) -> None:
+    jsonl(here / "d.jsonl", [EN_TO_ZH])
+    (here / "folder.jsonl").mkdir()
+    for args, message in (
+        (["-o", "folder.jsonl"], "is a folder"),
+        (["-o", "o.jsonl", "--prefix-template", "{lang} {x}"], "bad prefix template"),
+        (["-o", "o.jsonl", "--prefix-template", "{lang}}"], "bad prefix template"),
+        (["-o", "o.jsonl", "--rejects", "o.manifest.json"], "its manifest"),
+    ):
+        result = run("rewrite", "d.jsonl", "--tag", "prefix", *args)
+        assert result.exit_code == 2, args
+        assert message in result.stderr
+    with pytest.raises(UsageError, match="unknown option"):
+        langaudit.rewrite("d.jsonl", "o.jsonl", strictnes="strict")
+
+
+def test_in_place_twice_keeps_both_rejects(here: Path) -> None:
+    jsonl(here / "d.jsonl", [GOOD_ZH, SWITCHED, EN_TO_ZH, EMPTY])
+    run("rewrite", "d.jsonl", "--in-place", "--drop", "code_switch")
+    run("rewrite", "d.jsonl", "--in-place", "--drop", "empty_response")
+    assert [r["flags"] for r in read_jsonl(here / "d.rejects.jsonl")] == [["code_switch"]]
+    assert [r["flags"] for r in read_jsonl(here / "d.rejects.1.jsonl")] == [["empty_response"]]
+    assert (here / "d.jsonl.bak").is_file() and (here / "d.jsonl.bak1").is_file()
+
+
+def array(records: list[dict[str, Any]], **dumps: Any) -> bytes:
+    return json.dumps(records, ensure_ascii=False, **dumps).encode()
+
+
+def per_line(records: list[dict[str, Any]], end: str = "\n]") -> bytes:
+    lines = ",\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+    return ("[\n" + lines + end).encode()
+
+
+def crlf(records: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in records).encode()
+
+
+BOM = b"\xef\xbb\xbf"
+TWO = [GOOD_ZH, GOOD_EN]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("bom.json", BOM + array([GOOD_ZH], indent=2)),
+        ("tabs.json", array(TWO, indent="\t")),
+        ("lines.json", per_line(TWO)),
+        ("crlf.jsonl", crlf(TWO)),
+        ("floats.json", b'[{"instruction": "x\\/y", "input": "", "output": "1.50"}]'),
+    ],
+)
+def test_files_come_back_as_they_were(here: Path, name: str, data: bytes) -> None:
+    (here / name).write_bytes(data)
+    out = "out" + Path(name).suffix
+    assert langaudit.rewrite(name, out).changed is False
+    assert (here / out).read_bytes() == data
+
+
+EDITED = [GOOD_ZH, EN_TO_ZH]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("bom.json", BOM + array(EDITED, indent=2) + b"\n"),
+        ("tabs.json", array(EDITED, indent="\t")),
+        ("lines.json", per_line(EDITED, end="\n]\n")),
+        ("crlf.jsonl", crlf(EDITED)),
+    ],
+)
+def test_edited_files_keep_their_layout(here: Path, name: str, data: bytes) -> None:
+    (here / name).write_bytes(data)
+    out = "out" + Path(name).suffix
+    langaudit.rewrite(name, out, tag="instruction")
+    question = EN_TO_ZH["instruction"].encode()
+    edited = data.replace(question, question + b" Please answer in Chinese.")
+    assert (here / out).read_bytes() == edited

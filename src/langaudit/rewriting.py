@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ShareRange
+from .config import AuditConfig, ShareRange
 from .errors import UsageError
 from .judge import FLAGS
 from .rewriting_plan import UNREADABLE, Edit, Planner
@@ -167,15 +167,15 @@ def rewrite(
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     if max_rows is not None and max_rows < 0:
         raise UsageError("--max-rows must be >= 0")
-    if "{lang}" not in prefix:
-        raise UsageError(f"the prefix template {prefix!r} has no {{lang}}", 'e.g. "[{lang}] "')
+    _check_prefix(prefix)
     dropped = _flags(drop)
     name = os.fspath(input)
+    AuditConfig.from_options(**options)  # unknown options and bad values, before any reading
     given = {k: v for k, v in options.items() if v is not None}
+    # only a share asked for here rebalances: a settings file's zh-share bounds are check's
+    target = None
     if zh_share is not None:
-        given["zh_share"] = (
-            zh_share if isinstance(zh_share, ShareRange) else ShareRange.parse(str(zh_share))
-        )
+        target = zh_share if isinstance(zh_share, ShareRange) else ShareRange.parse(str(zh_share))
     resolved = st.for_inputs([name], given, config)
     folder = os.path.isdir(name)
     splits = folder and os.path.isfile(os.path.join(name, "dataset_dict.json"))
@@ -187,7 +187,6 @@ def rewrite(
         )
     source, opts, _ = resolved[0]
     cfg = st.audit_config(opts)
-    target = opts.get("zh_share")
     compressed = Path(name).suffix.lower() in (".gz", ".gzip", ".zst", ".zstd")
     from .rewriting_io import check_writable
 
@@ -233,6 +232,17 @@ def rewrite(
         result.manifest, json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
     )
     return result
+
+
+def _check_prefix(prefix: str) -> None:
+    try:
+        rendered = prefix.format(lang="zh")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(
+            f"bad prefix template {prefix!r}: {exc}", 'the only field is {lang}, e.g. "[{lang}] "'
+        ) from None
+    if rendered == prefix:
+        raise UsageError(f"the prefix template {prefix!r} has no {{lang}}", 'e.g. "[{lang}] "')
 
 
 def _tags(tag: str | Sequence[str]) -> tuple[str, ...]:
@@ -295,14 +305,50 @@ def _outputs(
                 f"{out}: the output keeps the input's format ({Path(name).suffix or 'no suffix'})",
                 f"name it like the input, e.g. {derived_name(name, 'fixed')}",
             )
+    if out is not None and not dry_run:
+        _check_output(name, out, kind)
     rejects_path = os.fspath(rejects) if rejects is not None else None
     if rejects_path is None and out is not None:
         rejects_path = derived_name(out if not in_place else name, "rejects", ".jsonl")
+        if in_place:  # the rejects of an earlier in-place run stay
+            rejects_path = _unused(rejects_path)
     if rejects_path is not None and not dry_run:
         refuse_overwriting_inputs(rejects_path, [name], what="rejects file")
-        if out is not None and os.path.abspath(rejects_path) == os.path.abspath(out):
-            raise UsageError("the rejects file and the output are the same file")
+        taken = {os.path.abspath(p) for p in (out, out and _manifest_path(out)) if p}
+        if os.path.abspath(rejects_path) in taken:
+            raise UsageError(
+                f"{rejects_path}: the rejects file would be the output or its manifest",
+                "name another --rejects file",
+            )
     return out, rejects_path
+
+
+def _check_output(name: str, out: str, kind: str) -> None:
+    """Refuse outputs that are folders where a file goes, or folders that are not datasets
+    (rewriting a Hugging Face folder replaces the whole output folder), or that hold the input."""
+    target = Path(out)
+    if kind != "hf":
+        if target.is_dir():
+            raise UsageError(f"{out}: is a folder", "name the output file")
+        return
+    if Path(os.path.abspath(out)) in Path(os.path.abspath(name)).parents:
+        raise UsageError(f"{out}: the output folder holds the input", "name a new folder")
+    if target.exists() and not (target / "state.json").is_file():
+        raise UsageError(
+            f"{out}: exists and is not a Hugging Face dataset folder",
+            "name a new folder: the output folder is replaced as a whole",
+        )
+
+
+def _unused(path: str) -> str:
+    """``path``, or ``path`` numbered (data.rejects.1.jsonl) when it exists."""
+    if not os.path.exists(path):
+        return path
+    stem, dot, suffix = path.rpartition(".")
+    n = 1
+    while os.path.exists(f"{stem}.{n}{dot}{suffix}"):
+        n += 1
+    return f"{stem}.{n}{dot}{suffix}"
 
 
 def _backup_path(name: str) -> str:
@@ -336,8 +382,10 @@ def _sha256(path: str) -> str:
 
 def _count_tags(plan: Planner, edit: Edit, result: RewriteResult) -> None:
     for tag in plan.tags:
-        if (tag in ("instruction", "prefix") and edit.turns) or (
-            tag in ("column", "system") and edit.lang is not None
+        if (
+            (tag in ("instruction", "prefix") and edit.turns)
+            or (tag == "column" and edit.lang is not None)
+            or (tag == "system" and edit.lang is not None and edit.system)
         ):
             result.tagged[tag] += 1
 
@@ -367,10 +415,10 @@ def _write(
     if out is None:
         writer = _Tally()
     elif source.kind == "hf":
-        added = LANG_COLUMN if "column" in plan.tags else None
-        writer = HfWriter(out, name, added)
+        writer = HfWriter(out, name, _added_columns(plan))
     else:
-        writer = RecordWriter(out, source.kind, sample_of(name), columns)
+        head, tail = sample_of(name)
+        writer = RecordWriter(out, source.kind, head, columns, tail)
     reject_writer = RejectWriter(rejects) if rejects is not None else None
     shape = None
     ok = False
@@ -402,8 +450,21 @@ def _write(
             value, raw = item.value, item.raw
             if edit is not None and (edit.turns or edit.lang):
                 shape, turns = _read(source, item, shape, cfg)
+                if "column" in plan.tags and LANG_COLUMN in item.value:
+                    raise UsageError(
+                        f"{source.location(item)}: the record already has a {LANG_COLUMN!r} field",
+                        "--tag column adds one: rename the existing field, or leave out "
+                        "--tag column",
+                    )
                 edited = tag_record(
-                    item.value, turns, shape.format, plan.tags, plan.prefix, edit.turns, edit.lang
+                    item.value,
+                    turns,
+                    shape.format,
+                    plan.tags,
+                    plan.prefix,
+                    edit.turns,
+                    edit.lang,
+                    system=edit.system,
                 )
                 if edited is not value:
                     value, raw = edited, None
@@ -430,6 +491,21 @@ def _write(
         writer.close(ok)
         if reject_writer is not None:
             reject_writer.close(ok)
+    if out is not None and source.kind != "hf" and not result.changed:
+        _copy_atomic(name, out)  # nothing changed: the input as it is, byte for byte
+
+
+def _copy_atomic(source: str, target: str) -> None:
+    from .output import atomic_path
+
+    with atomic_path(target) as temp:
+        shutil.copyfile(source, temp)
+
+
+def _added_columns(plan: Planner) -> list[str]:
+    """Top-level fields the tags add to Parquet and Hugging Face schemas."""
+    added = [LANG_COLUMN] if "column" in plan.tags else []
+    return [*added, "system"] if "system" in plan.tags else added
 
 
 class _Tally:
@@ -465,7 +541,7 @@ def _describe_tags(plan: Planner, edit: Edit, turns: Sequence[Any], edited: Any)
 
 def _first_line(path: str) -> bytes:
     with open(path, "rb") as f:
-        return f.readline().removeprefix(b"\xef\xbb\xbf")
+        return f.readline()
 
 
 def _columns(source: Any, plan: Planner) -> list[str] | None:
@@ -484,8 +560,14 @@ def _parquet_schema(path: str, plan: Planner) -> Any:
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
-    if "column" in plan.tags and LANG_COLUMN not in schema.names:
-        schema = schema.append(pa.field(LANG_COLUMN, pa.string()))
+    if LANG_COLUMN in schema.names and "column" in plan.tags:
+        raise UsageError(
+            f"{path}: the data already has a {LANG_COLUMN!r} column",
+            "--tag column adds one: rename the existing column, or leave out --tag column",
+        )
+    for column in _added_columns(plan):
+        if column not in schema.names:
+            schema = schema.append(pa.field(column, pa.string()))
     return schema
 
 

@@ -39,35 +39,39 @@ def check_writable(kind: str, name: str, compressed: bool) -> None:
 class RecordWriter:
     """Writes records (``raw`` bytes when untouched, else the value) to one file atomically."""
 
-    def __init__(self, path: str, kind: str, sample: bytes, columns: list[str] | None) -> None:
+    def __init__(
+        self, path: str, kind: str, sample: bytes, columns: list[str] | None, tail: bytes = b"\n"
+    ) -> None:
         self.kind = kind
         self.count = 0
         self._ctx = atomic_path(path)
         self._path = self._ctx.__enter__()
         self._columns = columns
         self._rows: list[dict[str, Any]] = []
-        self._style = _json_style(sample)
+        self._style = _json_style(sample, tail)
         self._parquet: Any = None
         self._f: IO[bytes] | None = None
         if kind != "parquet":
             self._f = open(self._path, "wb")  # noqa: SIM115 - closed in close()
         if kind == "json":
-            self._f.write(b"[" + (b"\n" if self._style.indent else b""))  # type: ignore[union-attr]
+            self._f.write(self._style.opening())  # type: ignore[union-attr]
         elif kind in ("csv", "tsv") and columns is not None:
+            if self._style.bom:
+                self._f.write(_BOM)  # type: ignore[union-attr]
             self._csv_row(columns)
 
     def write(self, value: Any, raw: bytes | None) -> None:
         f = self._f
+        newline = self._style.newline.encode()
         if self.kind == "jsonl":
             assert f is not None
-            line = raw if raw is not None else self._style.dumps(value).encode()
-            f.write(line.rstrip(b"\r\n") + b"\n")
+            if raw is None:
+                raw = self._style.dumps(value).encode()
+            f.write(raw if raw.endswith(b"\n") else raw + newline)
         elif self.kind == "json":
             assert f is not None
-            text = self._style.dumps(value)
-            if self._style.indent:
-                text = textwrap.indent(text, " " * self._style.indent)
-            f.write((self._style.item_separator if self.count else b"") + text.encode())
+            text = self._style.dumps(value).encode()
+            f.write((self._style.between() if self.count else b"") + text)
         elif self.kind in ("csv", "tsv"):
             assert f is not None
             if raw is not None and self._columns is None:
@@ -89,7 +93,9 @@ class RecordWriter:
         assert self._f is not None
         buffer = io.StringIO()
         writer = csv.writer(
-            buffer, delimiter="\t" if self.kind == "tsv" else ",", lineterminator="\n"
+            buffer,
+            delimiter="\t" if self.kind == "tsv" else ",",
+            lineterminator=self._style.newline,
         )
         writer.writerow(cells)
         self._f.write(buffer.getvalue().encode())
@@ -112,7 +118,7 @@ class RecordWriter:
     def close(self, ok: bool = True) -> None:
         try:
             if ok and self.kind == "json" and self._f is not None:
-                self._f.write(b"\n]\n" if self._style.indent else b"]\n")
+                self._f.write(self._style.closing(empty=self.count == 0))
             if ok and self.kind == "parquet":
                 self._flush_parquet()
                 if self._parquet is None:  # no rows: an empty file with the schema
@@ -139,34 +145,65 @@ def _cell(value: Any) -> str:
 
 
 class _JsonStyle:
-    """How the input wrote its JSON: indentation, separators, escaping of non-ASCII."""
+    """How the input wrote its JSON, read from its first and last bytes: a BOM, the line ending,
+    separators, escaping of non-ASCII, and for an array where records start (the indentation
+    before each) and whether each spans lines (with what indentation inside) or takes one."""
 
-    def __init__(self, indent: int | None, compact: bool, ascii_only: bool) -> None:
-        self.indent = indent
-        self.separators = (",", ":") if compact else (", ", ": ")
-        self.ascii_only = ascii_only
-        self.item_separator = b",\n" if indent else self.separators[0].encode()
+    def __init__(self, head: bytes, tail: bytes) -> None:
+        self.bom = head.startswith(_BOM)
+        body = head.removeprefix(_BOM)
+        self.newline = "\r\n" if b"\r\n" in body else "\n"
+        self.separators = (",", ":") if b'":' in body and b'": ' not in body else (", ", ": ")
+        self.ascii_only = b"\\u" in body and not any(b >= 0x80 for b in body)
+        self.final_newline = tail.endswith(b"\n")
+        #: Array layout: records each on new lines (with ``record_indent`` before them) or all
+        #: on one line; a record over several lines has ``inner`` indentation per level.
+        self.lines = False
+        self.record_indent = ""
+        self.inner: str | None = None
+        m = _ARRAY_START.match(body)
+        if m:
+            self.lines = True
+            self.record_indent = m.group(1).decode()
+            inner = _INNER.match(m.group(2))
+            if inner and inner.group(1).startswith(m.group(1)):
+                self.inner = inner.group(1)[len(m.group(1)) :].decode() or None
 
     def dumps(self, value: Any) -> str:
-        if self.indent:
-            return json.dumps(value, ensure_ascii=self.ascii_only, indent=self.indent)
-        return json.dumps(value, ensure_ascii=self.ascii_only, separators=self.separators)
+        """One record: in an array, as the array's records are; alone, as a JSON line."""
+        if self.inner is not None:
+            text = json.dumps(value, ensure_ascii=self.ascii_only, indent=self.inner)
+            return textwrap.indent(text, self.record_indent).replace("\n", self.newline)
+        text = json.dumps(value, ensure_ascii=self.ascii_only, separators=self.separators)
+        return self.record_indent + text
+
+    def opening(self) -> bytes:
+        return (_BOM if self.bom else b"") + (b"[" + self.newline.encode() if self.lines else b"[")
+
+    def between(self) -> bytes:
+        return ("," + self.newline).encode() if self.lines else self.separators[0].encode()
+
+    def closing(self, empty: bool) -> bytes:
+        end = b"]" if empty or not self.lines else self.newline.encode() + b"]"
+        return end + (self.newline.encode() if self.final_newline else b"")
 
 
-_INDENT = re.compile(rb"\[\s*\n([ \t]+)[{\[]")
+_BOM = b"\xef\xbb\xbf"
+# "[" and a line break, the indentation before the first record, and what follows its "{"
+_ARRAY_START = re.compile(rb"\s*\[[ \t]*\r?\n([ \t]*)[{\[]([^\n]*\n?[ \t]*)")
+_INNER = re.compile(rb"\r?\n([ \t]+)")
 
 
-def _json_style(sample: bytes) -> _JsonStyle:
-    """The style of a JSON text from its first bytes (a line, or the start of an array)."""
-    indent = _INDENT.match(sample.lstrip())
-    compact = b'":' in sample and b'": ' not in sample
-    ascii_only = b"\\u" in sample and not any(b >= 0x80 for b in sample)
-    return _JsonStyle(len(indent.group(1)) if indent else None, compact, ascii_only)
+def _json_style(sample: bytes, tail: bytes = b"\n") -> _JsonStyle:
+    return _JsonStyle(sample, tail)
 
 
-def sample_of(path: str | Path) -> bytes:
+def sample_of(path: str | Path) -> tuple[bytes, bytes]:
+    """The first 4 KB of a file and its last bytes (for the style of what is written back)."""
     with open(path, "rb") as f:
-        return f.read(4096)
+        head = f.read(4096)
+        f.seek(max(0, os.fstat(f.fileno()).st_size - 4))
+        return head, f.read()
 
 
 class RejectWriter:
@@ -190,7 +227,7 @@ class RejectWriter:
             entry["record"] = item.value
         else:
             entry["raw"] = (item.raw or b"").decode("utf-8", "replace").rstrip("\r\n")
-        self._f.write(orjson.dumps(entry, default=str) + b"\n")
+        self._f.write(orjson.dumps(entry, default=_jsonable) + b"\n")
 
     def close(self, ok: bool = True) -> None:
         self._f.close()
@@ -203,7 +240,7 @@ class HfWriter:
     ``dataset_info.json`` copied from the input with the new data file (and any added column
     in the features)."""
 
-    def __init__(self, path: str, source_folder: str, added_column: str | None) -> None:
+    def __init__(self, path: str, source_folder: str, added: list[str]) -> None:
         import tempfile
 
         self.kind = "hf"
@@ -215,7 +252,7 @@ class HfWriter:
         if not self._out.parent.is_dir():
             raise UsageError(f"{path}: the folder {self._out.parent} does not exist")
         self._tmp = Path(tempfile.mkdtemp(dir=self._out.parent, prefix=f".{self._out.name}."))
-        self._schema = _hf_schema(self._source, added_column)
+        self._schema = _hf_schema(self._source, added)
         self._rows: list[dict[str, Any]] = []
         self._stream: Any = None
         self._sink: Any = None
@@ -274,7 +311,7 @@ class HfWriter:
 _HF_DATA_FILE = "data-00000-of-00001.arrow"
 
 
-def _hf_schema(folder: Path, added_column: str | None) -> Any:
+def _hf_schema(folder: Path, added: list[str]) -> Any:
     import pyarrow as pa
 
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
@@ -285,16 +322,21 @@ def _hf_schema(folder: Path, added_column: str | None) -> Any:
         except pa.ArrowInvalid:
             source.seek(0)
             schema = pa.ipc.open_file(source).schema
-    if added_column is None or added_column in schema.names:
-        return schema
-    schema = schema.append(pa.field(added_column, pa.string()))
+    if "lang" in added and "lang" in schema.names:
+        raise UsageError(
+            f"{folder}: the data already has a 'lang' column",
+            "--tag column adds one: rename the existing column, or leave out --tag column",
+        )
     metadata = dict(schema.metadata or {})
-    if b"huggingface" in metadata:
-        hf = json.loads(metadata[b"huggingface"])
-        hf.setdefault("info", {}).setdefault("features", {})[added_column] = {
-            "dtype": "string",
-            "_type": "Value",
-        }
+    hf = json.loads(metadata[b"huggingface"]) if b"huggingface" in metadata else None
+    for column in added:
+        if column in schema.names:
+            continue
+        schema = schema.append(pa.field(column, pa.string()))
+        if hf is not None:
+            features = hf.setdefault("info", {}).setdefault("features", {})
+            features[column] = {"dtype": "string", "_type": "Value"}
+    if hf is not None:
         metadata[b"huggingface"] = json.dumps(hf).encode()
     return schema.with_metadata(metadata)
 
@@ -302,3 +344,12 @@ def _hf_schema(folder: Path, added_column: str | None) -> Any:
 def _hf_features(schema: Any) -> Any:
     raw = (schema.metadata or {}).get(b"huggingface")
     return json.loads(raw).get("info", {}).get("features") if raw else None
+
+
+def _jsonable(value: Any) -> Any:
+    """Values JSON has no type for, in the rejects file: bytes as base64, others as text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        import base64
+
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    return str(value)

@@ -16,6 +16,34 @@ from typing import Any
 from .config import ShareRange
 from .errors import InputError, UsageError
 
+
+def _first_answers(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The assistant turns that first answer a user turn (or the record's start): the second
+    answer to one prompt is a preference pair's rejected one."""
+    out = []
+    answered = False
+    for turn in turns:
+        if turn["role"] == "user":
+            answered = False
+        elif turn["role"] == "assistant":
+            if not answered:
+                out.append(turn)
+            answered = True
+    return out
+
+
+def _prompts(turns: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """For each assistant turn, the user turn before it."""
+    out = {}
+    user = None
+    for turn in turns:
+        if turn["role"] == "user":
+            user = turn
+        elif turn["role"] == "assistant" and user is not None:
+            out[turn["turn"]] = user
+    return out
+
+
 #: Reasons a record goes to the rejects file besides its flags.
 REBALANCE, MAX_ROWS, UNREADABLE = "rebalance", "max_rows", "unreadable"
 
@@ -28,6 +56,7 @@ class Edit:
     turns: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     lang: str | None = None
     copies: int = 0
+    system: bool = True  # whether a system prompt may say ``lang`` for the whole record
 
 
 class Planner:
@@ -54,44 +83,58 @@ class Planner:
             langs = batch.column("response_lang").to_pylist()
             turns = batch.column("turns").to_pylist()
             for row, (index, record_turns) in enumerate(entries):
-                self.input_zh += langs[row] == "zh"
-                self.input_other += langs[row] not in (None, "und", "zh")
-                hit = [f for f in flags[row] if f in self.drop]
+                # the record's flags and response language, as scan and audit count them (a
+                # preference pair's rejected answer included); only tagging looks at the
+                # first answer to each prompt alone
+                answers = _first_answers(turns[row])
+                record_flags, lang = flags[row], langs[row]
+                self.input_zh += lang == "zh"
+                self.input_other += lang not in (None, "und", "zh")
+                hit = [f for f in record_flags if f in self.drop]
                 if hit:
                     record = {n: batch.column(n)[row].as_py() for n in RECORD_COLUMNS}
                     reasons = {f: explain(f, record, record_turns).reason for f in hit}
-                    self.rejected[index] = {"flags": flags[row], "reasons": reasons}
+                    self.rejected[index] = {"flags": record_flags, "reasons": reasons}
                     continue
-                self.langs[index] = langs[row]
-                edit = self._edit(turns[row], langs[row])
+                self.langs[index] = lang
+                edit = self._edit(turns[row], answers, lang)
                 if edit is not None:
                     self.edits[index] = edit
         self.records += len(self.unreadable)
 
-    def _edit(self, turns: list[dict[str, Any]], lang: str | None) -> Edit | None:
+    def _edit(
+        self, turns: list[dict[str, Any]], answers: list[dict[str, Any]], lang: str | None
+    ) -> Edit | None:
         if not self.tags:
             return None
         edit = Edit()
-        user: dict[str, Any] | None = None
-        answered = False  # the user turn has had its first answer
-        for turn in turns:
-            if turn["role"] == "user":
-                user, answered = turn, False
+        prompts = _prompts(turns)
+        carried: str | None = None  # the language of the last instruction added
+        explicit_seen = False
+        for answer in answers:
+            user = prompts.get(answer["turn"])
+            # a prompt that already asks for a language keeps its own words
+            explicit = answer["expected_source"] in ("instruction", "translation")
+            explicit_seen = explicit_seen or explicit
+            wanted = self._wanted(answer)
+            # an added instruction holds for the turns after it: a later answer in another
+            # language needs its own
+            follows = carried is not None and answer["lang"] not in (None, "und", carried)
+            if not (wanted or follows):
                 continue
-            if turn["role"] != "assistant":
-                continue
-            # only the first answer to a prompt sets its tag: a preference pair's rejected
-            # answer is meant to be wrong
-            first, answered = not answered, True
-            if not first or not self._wanted(turn):
-                continue
-            if user is not None and ("instruction" in self.tags or "prefix" in self.tags):
-                edit.turns[user["turn"]] = (turn["lang"], user["lang"])
-            edit.lang = edit.lang or turn["lang"]
+            turn_tags = "instruction" in self.tags or "prefix" in self.tags
+            if user is not None and turn_tags and not explicit:
+                edit.turns[user["turn"]] = (answer["lang"], user["lang"])
+                carried = answer["lang"] if "instruction" in self.tags else carried
+            edit.lang = edit.lang or answer["lang"]
         if edit.lang is None:
             return None
         if "column" in self.tags or "system" in self.tags:
             edit.lang = lang if lang not in (None, "und") else edit.lang
+        # one system prompt for a conversation answered in several languages would contradict
+        # some of its answers
+        known = {a["lang"] for a in answers if a["lang"] not in (None, "und")}
+        edit.system = len(known) == 1 and not explicit_seen
         return edit
 
     def _wanted(self, turn: dict[str, Any]) -> bool:
@@ -135,6 +178,13 @@ class Planner:
     ) -> None:
         """Drop or repeat records so that the share of ``zh`` is ``goal`` (to one record)."""
         z, o = len(zh), len(other)
+        if mode == "down" and (z == 0 < goal or (o == 0 and goal < 1)):
+            missing = "Chinese" if z == 0 else "other-language"
+            raise UsageError(
+                f"cannot reach a Chinese share of {goal:g} by dropping records: there are no "
+                f"{missing} records",
+                "leave out --zh-share, or add data in the missing language",
+            )
         if mode == "down":
             if z / (z + o) > goal:  # fewer Chinese records
                 keep = round(goal * o / (1 - goal)) if goal < 1 else z
