@@ -412,7 +412,7 @@ def test_scan_help_lists_every_option() -> None:
     for option in _scan_options():
         for name in option.opts + option.secondary_opts:
             assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", result.stdout), name
-    assert len(_scan_options()) == 12  # a new option must come with a test and docs
+    assert len(_scan_options()) == 13  # a new option must come with a test and docs
 
 
 # ---------------------------------------------------------------------------------------------

@@ -87,6 +87,12 @@ def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[.
             else []
         ),
         click.option(
+            "--jobs",
+            type=click.IntRange(1),
+            metavar="N",
+            help="Worker processes annotating batches.  [default: all cores]",
+        ),
+        click.option(
             "--config",
             metavar="FILE",
             help="Settings file (langaudit.toml or pyproject.toml) for every input, instead of "
@@ -96,6 +102,12 @@ def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[.
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def default_jobs() -> int:
+    from .parallel import default_jobs as cores
+
+    return cores()
 
 
 def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +125,7 @@ def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
         "strictness": reading["strictness"],
         "allow_terms": read_terms(terms) if terms else None,
         "on_error": reading["on_error"],
+        "jobs": reading["jobs"] or default_jobs(),
     }
 
 
@@ -489,27 +502,12 @@ _OWN_PROCESS = False
 
 
 def _arrow_without_pandas() -> None:
-    """Keep pyarrow from importing pandas (~0.25 s) in a command that never needs it.
+    """In the CLI's own process, keep pyarrow from importing pandas (see
+    :func:`langaudit.parallel.arrow_without_pandas`)."""
+    if _OWN_PROCESS:
+        from .parallel import arrow_without_pandas
 
-    pyarrow imports pandas on its first ``pa.array()`` call only to test whether the values
-    are pandas objects (apache/arrow#34994), and remembers the answer for the process. The
-    commands hand it lists and NumPy arrays, so in their own process they let that import fail.
-    """
-    if not _OWN_PROCESS or "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    class NoPandas:
-        @staticmethod
-        def find_spec(name: str, *args: Any) -> None:
-            if name == "pandas":
-                raise ModuleNotFoundError("langaudit's commands do not use pandas", name=name)
-
-    sys.meta_path.insert(0, NoPandas)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(NoPandas)
+        arrow_without_pandas()
 
 
 class _Progress:

@@ -138,6 +138,9 @@ class AuditConfig:
     batch_records, batch_chars:
         Records are annotated in batches of at most this many records or characters of text,
         which bounds memory whatever the input size.
+    jobs:
+        Worker processes annotating batches (1: in this process); each loads the model once,
+        the results keep the input's order. They start only for an input of several batches.
     """
 
     format: str | None = None
@@ -150,6 +153,7 @@ class AuditConfig:
     on_error: str = "raise"
     batch_records: int = 2048
     batch_chars: int = 4_000_000
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
@@ -162,6 +166,8 @@ class AuditConfig:
             )
         if self.batch_records < 1 or self.batch_chars < 1:
             raise UsageError("batch sizes must be positive")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise UsageError(f"jobs must be a whole number >= 1, not {self.jobs!r}")
         if self.strictness not in STRICTNESS:
             raise UsageError(
                 f"strictness must be one of {', '.join(STRICTNESS)}, not {self.strictness!r}"

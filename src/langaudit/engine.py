@@ -119,11 +119,24 @@ def scan_source_with_turns(
     source: Source, config: AuditConfig, log: ScanLog | None = None
 ) -> Iterator[tuple[Entries, Any]]:
     """Like :func:`scan_source`, each batch with the ``(index, turns)`` of its records (for
-    reports that show the texts)."""
-    log = log if log is not None else ScanLog()
+    reports that show the texts). With ``config.jobs`` > 1 worker processes annotate the
+    batches (see :mod:`langaudit.parallel`); the order stays."""
+    batches = _batches(source, config, log if log is not None else ScanLog())
+    if config.jobs > 1:
+        from .parallel import annotate_in_order
+
+        yield from annotate_in_order(source.name, batches, config.rules, config.jobs)
+        return
+    for fmt, entries in batches:
+        yield entries, annotate(source.name, fmt, entries, config.rules)
+
+
+def _batches(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[tuple[str, Entries]]:
+    """The records of ``source`` read into ``(format, entries)`` batches, bounded in records
+    and characters; unreadable ones raised or, under ``on_error="skip"``, logged."""
     log.records.setdefault(source.name, 0)
     shape: Shape | None = None
-    pending: list[tuple[int, list[Turn]]] = []
+    pending: Entries = []
     chars = 0
     for item in source:
         try:
@@ -139,11 +152,11 @@ def scan_source_with_turns(
         chars += sum(len(t.text) for t in turns)
         if len(pending) >= config.batch_records or chars >= config.batch_chars:
             log.records[source.name] += len(pending)
-            yield pending, annotate(source.name, shape.format, pending, config.rules)
+            yield shape.format, pending
             pending, chars = [], 0
     if pending and shape is not None:
         log.records[source.name] += len(pending)
-        yield pending, annotate(source.name, shape.format, pending, config.rules)
+        yield shape.format, pending
 
 
 def _read(

@@ -1,0 +1,80 @@
+"""``jobs`` > 1: worker processes give the same results, in the same order, as one process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import langaudit
+from langaudit import parallel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chat examples repeated: enough for many batches of 25 records."""
+    folder = tmp_path_factory.mktemp("parallel")
+    lines = (ROOT / "examples" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "d.jsonl").write_text("\n".join(lines * 4) + "\n", encoding="utf-8")
+    return folder / "d.jsonl"
+
+
+def test_scan_is_the_same_with_workers(data: Path) -> None:
+    one = langaudit.scan(data, batch_records=25)
+    two = langaudit.scan(data, batch_records=25, jobs=2)
+    assert one.num_rows == 60 and two.equals(one)
+
+
+def test_audit_check_and_rewrite_are_the_same_with_workers(data: Path, tmp_path: Path) -> None:
+    audits = [langaudit.audit(data, batch_records=25, jobs=j).summary for j in (1, 2)]
+    assert audits[0] == audits[1]
+    checks = [langaudit.check(data, batch_records=25, jobs=j, config=False).lines() for j in (1, 2)]
+    assert checks[0] == checks[1]
+    for j in (1, 2):
+        langaudit.rewrite(data, tmp_path / f"out{j}.jsonl", tag="instruction", drop="code_switch",
+                          batch_records=25, jobs=j)  # fmt: skip
+    assert (tmp_path / "out1.jsonl").read_bytes() == (tmp_path / "out2.jsonl").read_bytes()
+    assert (tmp_path / "out1.rejects.jsonl").read_bytes() == (
+        tmp_path / "out2.rejects.jsonl"
+    ).read_bytes()
+
+
+def test_one_batch_starts_no_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def no_pool(jobs: int) -> None:
+        raise AssertionError("workers started for one batch")
+
+    monkeypatch.setattr(parallel, "pool", no_pool)
+    shutil.copy(ROOT / "examples" / "messages.jsonl", tmp_path / "m.jsonl")
+    assert langaudit.scan(tmp_path / "m.jsonl", jobs=4).num_rows == 15
+
+
+def test_batches_travel_packed_and_come_back_whole() -> None:
+    from langaudit.formats import Turn
+
+    entries = [
+        (3, [Turn("user", "你好", "messages.0.content"), Turn("assistant", "Hi!", "m.1.c")]),
+        (7, [Turn("user", "", "instruction"), Turn("assistant", "😀 ok", "output")]),
+    ]  # fmt: skip
+    packed = parallel._pack(entries)
+    batch = parallel._annotate_packed("x", "messages", packed, langaudit.AuditConfig().rules)
+    from langaudit.engine import annotate
+
+    assert batch.equals(annotate("x", "messages", entries, langaudit.AuditConfig().rules))
+
+
+def test_the_cli_takes_jobs(data: Path, tmp_path: Path) -> None:
+    from cli_helpers import run
+
+    for j in ("1", "2"):
+        result = run("scan", str(data), "-o", str(tmp_path / f"{j}.jsonl"), "--jobs", j, "-q")
+        assert result.exit_code == 0
+    rows = [
+        [json.loads(line) for line in (tmp_path / f"{j}.jsonl").read_text("utf-8").splitlines()]
+        for j in ("1", "2")
+    ]
+    assert rows[0] == rows[1]
+    assert run("scan", str(data), "-o", "-", "--jobs", "0").exit_code == 2
