@@ -13,8 +13,10 @@ import atexit
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 _POOLS: dict[int, Executor] = {}
 
@@ -32,6 +34,7 @@ def pool(jobs: int) -> Executor:
     """The process's pool of ``jobs`` workers (started on first use, shut down at exit)."""
     if jobs not in _POOLS:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         # spawn: a fresh interpreter per worker, safe with the reading process's threads
         context = multiprocessing.get_context("spawn")
