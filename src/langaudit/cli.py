@@ -104,16 +104,11 @@ def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[.
     return command
 
 
-def default_jobs() -> int:
-    from .parallel import default_jobs as cores
-
-    return cores()
-
-
 def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
     """AuditConfig options from the values of :func:`_reading_options` (but --bad-lines and
     --config); None where the option was not given."""
     from .config import read_terms
+    from .parallel import default_jobs
 
     terms = reading["allow_terms"]
     return {
@@ -130,17 +125,14 @@ def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
 
 
 def _configured(
-    inputs: Sequence[str], reading: dict[str, Any], **given: Any
+    inputs: Sequence[str], options: dict[str, Any], config: str | None
 ) -> tuple[list[Any], dict[str, Any], list[str]]:
     """The sources of ``inputs``, each with the AuditConfig of its settings file under the
-    command line's options; the options of the first input (for run-wide ones); the settings
-    files used."""
+    command line's ``options``; the options of the first input (for run-wide ones); the
+    settings files used."""
     from . import settings as st
 
-    options = {**_config_options(reading), **given}
-    resolved = st.for_inputs(inputs, options, reading["config"])
-    for src, opts, _ in resolved:
-        src.config = st.audit_config(opts)
+    resolved = st.for_inputs(inputs, options, config)
     files = list(dict.fromkeys(str(s.path) for _, _, s in resolved if s.path is not None))
     return [src for src, _, _ in resolved], resolved[0][1] if resolved else {}, files
 
@@ -188,7 +180,7 @@ def scan(
     try:
         result_kind(output)
         refuse_overwriting_inputs(output, inputs)
-        sources, _, _ = _configured(inputs, reading)
+        sources, _, _ = _configured(inputs, _config_options(reading), reading["config"])
         sink = _bad_line_sink(bad_lines, sources, inputs, [output])
         log = ScanLog(sink=sink)
         tally = _Tally()
@@ -251,8 +243,9 @@ def audit(
         if html and json_ and Path(html).resolve() == Path(json_).resolve():
             raise UsageError("--html and --json name the same file")
         share = ShareRange.parse(zh_share) if zh_share is not None else None
+        given = _config_options(reading)
         sources, options, settings_files = _configured(
-            inputs, reading, zh_share=share, examples=examples
+            inputs, {**given, "zh_share": share, "examples": examples}, reading["config"]
         )
         sink = _bad_line_sink(bad_lines, sources, inputs, outputs)
         _arrow_without_pandas()
@@ -264,7 +257,7 @@ def audit(
                 zh_share=options.get("zh_share"),
                 log=ScanLog(sink=sink),
                 progress=progress.advance,
-                **_config_options(reading),
+                **given,
             )
         report.inputs = list(inputs)
         report.config_files = settings_files
@@ -366,26 +359,24 @@ def check(
     replace them. Exits 0 when every rule holds, 1 when one fails, 2 on usage or input errors.
     """
     from .engine import ScanLog
-    from .gate import check as run_check
+    from .gate import plan_check, run_check
 
     sink = None
     try:
-        sources, _, _ = _configured(inputs, reading)
-        sink = _bad_line_sink(bad_lines, sources, inputs, [])
+        plan = plan_check(
+            list(inputs),
+            max_rate=dict(max_rate) if max_rate else None,
+            max_count=dict(max_count) if max_count else None,
+            zh_share=zh_share,
+            max_findings=max_lines,
+            config=reading["config"],
+            **_config_options(reading),
+        )
+        sink = _bad_line_sink(bad_lines, [src for src, _ in plan.sources], inputs, [])
         log = ScanLog(sink=sink)
         _arrow_without_pandas()
         with _Progress(None, label="checking") as progress:
-            result = run_check(
-                list(inputs),
-                max_rate=dict(max_rate) if max_rate else None,
-                max_count=dict(max_count) if max_count else None,
-                zh_share=zh_share,
-                max_findings=max_lines,
-                config=reading["config"],
-                log=log,
-                progress=progress.advance,
-                **_config_options(reading),
-            )
+            result = run_check(plan, log=log, progress=progress.advance)
     except LangauditError as error:
         _fail(error, sink)
     if sink is not None:

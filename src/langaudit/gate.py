@@ -227,6 +227,38 @@ def check(
     ``max_findings`` offending records are listed (default: the config's ``max-lines``, or
     50); ``progress(source, records)`` is called after every batch.
     """
+    plan = plan_check(
+        paths,
+        max_rate=max_rate,
+        max_count=max_count,
+        zh_share=zh_share,
+        max_findings=max_findings,
+        config=config,
+        **options,
+    )
+    return run_check(plan, log=log, progress=progress)
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What :func:`run_check` reads: each source (its ``config`` set) with its rules, and how
+    many offending records to list."""
+
+    sources: list[tuple[Source, list[Rule]]]
+    max_findings: int
+
+
+def plan_check(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    max_rate: Mapping[str, float | str] | None = None,
+    max_count: Mapping[str, int] | None = None,
+    zh_share: ShareRange | str | float | Sequence[float] | None = None,
+    max_findings: int | None = None,
+    config: str | os.PathLike[str] | bool | None = None,
+    **options: Any,
+) -> CheckPlan:
+    """The sources and rules of :func:`check`, from its arguments and the settings files."""
     from . import settings as st
 
     AuditConfig.from_options(**options)  # unknown options and bad values, before any reading
@@ -237,13 +269,26 @@ def check(
     limit = max_findings
     if limit is None:
         limit = resolved[0][1].get("max_lines", MAX_FINDINGS) if resolved else MAX_FINDINGS
+    sources = [
+        (src, rules_from(opts.get("max_rate"), opts.get("max_count"), opts.get("zh_share")))
+        for src, opts, _ in resolved
+    ]
+    return CheckPlan(sources, limit)
+
+
+def run_check(
+    plan: CheckPlan,
+    log: ScanLog | None = None,
+    progress: Callable[[Source, int], None] | None = None,
+) -> CheckResult:
+    """Scan the sources of ``plan`` and hold each to its rules."""
     log = log if log is not None else ScanLog()
+    limit = plan.max_findings
     files: list[FileCheck] = []
     findings: list[Finding] = []
     more = 0
-    for src, opts, _ in resolved:
-        rules = rules_from(opts.get("max_rate"), opts.get("max_count"), opts.get("zh_share"))
-        file, candidates = _check_source(src, st.audit_config(opts), rules, limit, log, progress)
+    for src, rules in plan.sources:
+        file, candidates = _check_source(src, src.config, rules, limit, log, progress)
         files.append(file)
         failing = {r.rule.name for r in file.results if not r.ok}
         shown = [f for f in candidates if f.flag in failing][: max(limit - len(findings), 0)]

@@ -185,8 +185,8 @@ def rewrite(
             "rewrite each file of a folder, or each split of a DatasetDict folder "
             "(NAME/train), on its own",
         )
-    source, opts, _ = resolved[0]
-    cfg = st.audit_config(opts)
+    source = resolved[0][0]
+    cfg = source.config
     compressed = Path(name).suffix.lower() in (".gz", ".gzip", ".zst", ".zstd")
     from .rewriting_io import check_writable
 

@@ -415,7 +415,7 @@ def for_inputs(
     """The sources of the inputs (one per file of a folder, per split of a Hugging Face
     folder), each with its options and the settings they come from: its config file's
     (``config``: a path to use for every input, None to find the nearest, False for none),
-    then the ``given`` ones on top."""
+    then the ``given`` ones on top. Each source's ``config`` is set to its AuditConfig."""
     from .io import open_path
 
     fixed: Settings | None = None
@@ -435,5 +435,7 @@ def for_inputs(
             read.add(real)
             # a file of a folder given as input matches the overrides by its own name
             where = src.name if src.name != os.fspath(path) and os.path.isfile(src.name) else path
-            out.append((src, merge_options(settings.options_for(where), given), settings))
+            options = merge_options(settings.options_for(where), given)
+            src.config = audit_config(options)
+            out.append((src, options, settings))
     return out
