@@ -429,22 +429,12 @@ def _write(
             writer.set_schema(_parquet_schema(name, plan))
         for item in source:
             if item.error is not None or item.index in plan.unreadable:
-                _reject(
-                    reject_writer,
-                    item,
-                    {UNREADABLE: plan.unreadable.get(item.index, str(item.error))},
-                    [],
-                    result,
-                )
-                result.rejected[UNREADABLE] += 1
-                result.change(name, item, "rejected: unreadable")
+                why = plan.unreadable.get(item.index, str(item.error))
+                _reject(reject_writer, name, item, {UNREADABLE: why}, [], result)
                 continue
             if item.index in plan.rejected:
                 rejected = plan.rejected[item.index]
-                _reject(reject_writer, item, rejected["reasons"], rejected["flags"], result)
-                result.rejected.update(rejected["reasons"].keys())
-                why = "; ".join(f"{k}: {v}" for k, v in rejected["reasons"].items())
-                result.change(name, item, f"rejected ({why})")
+                _reject(reject_writer, name, item, rejected["reasons"], rejected["flags"], result)
                 continue
             edit = plan.edits.get(item.index)
             value, raw = item.value, item.raw
@@ -470,14 +460,8 @@ def _write(
                     value, raw = edited, None
                     _count_tags(plan, edit, result)
                     result.change(name, item, _describe_tags(plan, edit, turns, edited))
-            elif shape is None:
+            elif shape is None:  # the shape, as pass 1 read it, of the first readable record
                 shape, _ = _read(source, item, shape, cfg)
-            if (
-                "column" in plan.tags
-                and raw is not None
-                and source.kind in ("csv", "tsv", "parquet")
-            ):
-                raw = None
             writer.write(value, raw)
             for _ in range(edit.copies if edit is not None else 0):
                 writer.write(value, raw)
@@ -573,11 +557,16 @@ def _parquet_schema(path: str, plan: Planner) -> Any:
 
 def _reject(
     writer: Any,
+    name: str,
     item: Any,
     reasons: Mapping[str, str],
     flags: list[str],
     result: RewriteResult,
 ) -> None:
+    """One record to the rejects file (none in a dry run), counted by reason."""
     result.rejected_records += 1
+    result.rejected.update(reasons.keys())
+    why = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+    result.change(name, item, f"rejected ({why})")
     if writer is not None:
         writer.write(item, flags, reasons)

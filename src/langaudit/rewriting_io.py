@@ -48,7 +48,7 @@ class RecordWriter:
         self._path = self._ctx.__enter__()
         self._columns = columns
         self._rows: list[dict[str, Any]] = []
-        self._style = _json_style(sample, tail)
+        self._style = _JsonStyle(sample, tail)
         self._parquet: Any = None
         self._f: IO[bytes] | None = None
         if kind != "parquet":
@@ -192,10 +192,6 @@ _BOM = b"\xef\xbb\xbf"
 # "[" and a line break, the indentation before the first record, and what follows its "{"
 _ARRAY_START = re.compile(rb"\s*\[[ \t]*\r?\n([ \t]*)[{\[]([^\n]*\n?[ \t]*)")
 _INNER = re.compile(rb"\r?\n([ \t]+)")
-
-
-def _json_style(sample: bytes, tail: bytes = b"\n") -> _JsonStyle:
-    return _JsonStyle(sample, tail)
 
 
 def sample_of(path: str | Path) -> tuple[bytes, bytes]:
