@@ -10,6 +10,7 @@ inputs pay nothing, and they stay for the process's later scans (each loads the 
 from __future__ import annotations
 
 import atexit
+import itertools
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -70,7 +71,7 @@ def annotate_in_order(
         return
     executor = pool(jobs)
     window: deque[tuple[list[Any], Any]] = deque()
-    for fmt, entries in _chain(first, second, pending):
+    for fmt, entries in itertools.chain((first, second), pending):
         window.append(
             (entries, executor.submit(_annotate_packed, name, fmt, _pack(entries), rules))
         )
@@ -110,14 +111,6 @@ def _annotate_packed(name: str, fmt: str, packed: tuple[Any, ...], rules: Any) -
         entries.append((index, turns[start : start + size]))
         start += size
     return annotate(name, fmt, entries, rules)
-
-
-def _chain(
-    first: tuple[str, list[Any]], second: tuple[str, list[Any]], rest: Iterator[Any]
-) -> Iterator[tuple[str, list[Any]]]:
-    yield first
-    yield second
-    yield from rest
 
 
 def arrow_without_pandas() -> None:
