@@ -3,12 +3,13 @@ and ``audit`` (a report)."""
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .config import AuditConfig, ShareRange
-from .engine import ScanLog, result_schema, scan_source, scan_source_with_turns
+from .engine import Entries, ScanLog, result_schema, scan_source, scan_source_with_turns
 from .errors import UsageError
 from .io import Item, Source, from_object, open_path
 
@@ -88,17 +89,30 @@ def scan_batch(
     cfg = AuditConfig.from_options(**options, on_error="raise")  # map cannot drop rows
     names = list(batch)
     size = len(batch[names[0]]) if names else 0
-    positions = list(indices) if indices is not None else list(range(size))
-    items = (
-        Item(pos, None, {name: batch[name][i] for name in names}) for i, pos in enumerate(positions)
-    )
-    batches = list(scan_source(Source("<batch>", "batch", items), cfg))
+    rows = ({name: batch[name][i] for name in names} for i in range(size))
+    batches = [b for _, b in annotate_records(rows, cfg, indices=indices)]
     table = pa.Table.from_batches(batches, schema=result_schema())
     return {
         COLUMN_PREFIX + name: table.column(name).to_pylist()
         for name in table.schema.names
         if name != "source"
     }
+
+
+def annotate_records(
+    records: Iterable[Any],
+    config: AuditConfig,
+    source: str = "<batch>",
+    indices: Iterable[int] | None = None,
+    log: ScanLog | None = None,
+) -> Iterator[tuple[Entries, Any]]:
+    """The batch function of :func:`scan_batch` and of the Ray integration: ``(entries,
+    annotated batch)`` for in-memory records, indexed by ``indices`` (default 0, 1, ...)."""
+    pairs = (
+        zip(itertools.count(), records) if indices is None else zip(indices, records, strict=True)
+    )
+    items = (Item(pos, None, record) for pos, record in pairs)
+    return scan_source_with_turns(Source(source, "batch", items), config, log)
 
 
 def audit(

@@ -718,13 +718,14 @@ _CARRIED = ("format", "prompt_field", "response_field", "system_field", "expect"
 
 def _targets(files: Sequence[str], inputs: Sequence[str]) -> list[str]:
     """What ``rewrite`` takes for these sources: the file itself, or for a split of a Hugging
-    Face folder the folder given as input."""
+    Face folder the folder given as input; ``INPUT`` for data that is not in files (records in
+    memory, a Ray dataset)."""
     out: list[str] = []
     for name in files:
-        target = name
+        target: str | None = name
         if not Path(name).is_file():
-            target = next((i for i in inputs if name.startswith(i.rstrip("/") + "/")), name)
-        if target not in out:
+            target = next((i for i in inputs if name.startswith(i.rstrip("/") + "/")), None)
+        if target is not None and target not in out:
             out.append(target)
     return out or ["INPUT"]
 

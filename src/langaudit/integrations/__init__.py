@@ -1,0 +1,1 @@
+"""Integrations with data engines; each needs its extra (``pip install "langaudit[ray]"``)."""
