@@ -52,18 +52,23 @@ def test_one_batch_starts_no_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert langaudit.scan(tmp_path / "m.jsonl", jobs=4).num_rows == 15
 
 
-def test_batches_travel_packed_and_come_back_whole() -> None:
+def test_batches_travel_flat_and_come_back_whole() -> None:
+    import pickle
+
+    from langaudit.engine import Flat, annotate, annotate_flat
     from langaudit.formats import Turn
 
     entries = [
         (3, [Turn("user", "你好", "messages.0.content"), Turn("assistant", "Hi!", "m.1.c")]),
         (7, [Turn("user", "", "instruction"), Turn("assistant", "😀 ok", "output")]),
+        (9, []),
     ]  # fmt: skip
-    packed = parallel._pack(entries)
-    batch = parallel._annotate_packed("x", "messages", packed, langaudit.AuditConfig().rules)
-    from langaudit.engine import annotate
-
-    assert batch.equals(annotate("x", "messages", entries, langaudit.AuditConfig().rules))
+    flat = pickle.loads(pickle.dumps(Flat.of(entries)))
+    assert flat.indices == [3, 7, 9] and flat.sizes == [2, 2, 0]
+    rules = langaudit.AuditConfig().rules
+    batch = annotate_flat("x", "messages", flat, rules)
+    assert batch.num_rows == 3
+    assert batch.equals(annotate("x", "messages", entries, rules))
 
 
 def test_the_cli_takes_jobs(data: Path, tmp_path: Path) -> None:

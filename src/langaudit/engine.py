@@ -121,13 +121,16 @@ def scan_source_with_turns(
     """Like :func:`scan_source`, each batch with the ``(index, turns)`` of its records (for
     reports that show the texts). With ``config.jobs`` > 1 worker processes annotate the
     batches (see :mod:`langaudit.parallel`); the order stays."""
-    batches = _batches(source, config, log if log is not None else ScanLog())
+    log = log if log is not None else ScanLog()
     if config.jobs > 1:
-        from .parallel import annotate_in_order
+        from .parallel import annotate_in_order, shares
 
-        yield from annotate_in_order(source.name, batches, config.rules, config.jobs)
+        batches = _batches(source, shares(config), log)
+        yield from annotate_in_order(
+            source.name, batches, config.rules, config.jobs, config.batch_records
+        )
         return
-    for fmt, entries in batches:
+    for fmt, entries in _batches(source, config, log):
         yield entries, annotate(source.name, fmt, entries, config.rules)
 
 
@@ -186,14 +189,43 @@ def annotate(
     rules: jd.Rules | None = None,
 ) -> Any:
     """One annotated Arrow record batch for ``(index, turns)`` entries of one source."""
+    return annotate_flat(source, fmt, Flat.of(entries), rules)
+
+
+@dataclass
+class Flat:
+    """A batch's records as flat lists: what :func:`annotate_flat` reads, and what travels to
+    worker processes (a few lists pickle much faster than a tuple per turn)."""
+
+    indices: list[int]  # per record
+    sizes: list[int]  # per record: its number of turns
+    roles: list[str]  # per turn, records one after the other
+    texts: list[str]
+    fields: list[str]
+
+    @classmethod
+    def of(cls, entries: Sequence[tuple[int, list[Turn]]]) -> Flat:
+        turns = [turn for _, record in entries for turn in record]
+        return cls(
+            [index for index, _ in entries],
+            [len(record) for _, record in entries],
+            [turn.role for turn in turns],
+            [turn.text for turn in turns],
+            [turn.field for turn in turns],
+        )
+
+
+def annotate_flat(source: str, fmt: str, flat: Flat, rules: jd.Rules | None = None) -> Any:
+    """:func:`annotate` for a batch's records as :class:`Flat` lists."""
     import pyarrow as pa
 
-    batch = _Batch(entries)
+    batch = _Batch(flat)
     verdicts = jd.judge(batch.judge_input(), rules or jd.Rules())
+    n = len(flat.indices)
     columns: dict[str, Any] = {
-        "source": pa.array([source] * len(entries), pa.string()),
-        "index": pa.array([index for index, _ in entries], pa.int64()),
-        "format": pa.array([fmt] * len(entries), pa.string()),
+        "source": pa.array([source] * n, pa.string()),
+        "index": pa.array(flat.indices, pa.int64()),
+        "format": pa.array([fmt] * n, pa.string()),
         "n_turns": pa.array(np.diff(batch.offsets), pa.int32()),
     }
     for role, turn_role in ROLE_GROUPS.items():
@@ -244,16 +276,18 @@ class _Batch:
     per measured turn (``text_of`` maps a turn to its text, -1 for unmeasured tool turns).
     """
 
-    def __init__(self, entries: Sequence[tuple[int, list[Turn]]]) -> None:
-        self.turns = [turn for _, turns in entries for turn in turns]
-        self.offsets = np.cumsum([0, *(len(turns) for _, turns in entries)])
-        self.n_records = len(entries)
+    def __init__(self, flat: Flat) -> None:
+        self.texts = flat.texts
+        self.fields = flat.fields
+        self.n_turns = len(flat.texts)
+        self.offsets = np.cumsum([0, *flat.sizes])
+        self.n_records = len(flat.sizes)
         self.record_of = np.repeat(np.arange(self.n_records), np.diff(self.offsets))
-        self.roles = np.array([t.role for t in self.turns], dtype=object)
+        self.roles = np.array(flat.roles, dtype=object)
         measured = np.flatnonzero(np.isin(self.roles, list(_MEASURED)))
-        self.text_of = np.full(len(self.turns), -1, dtype=np.int64)
+        self.text_of = np.full(self.n_turns, -1, dtype=np.int64)
         self.text_of[measured] = np.arange(len(measured))
-        texts = [self.turns[i].text for i in measured.tolist()]
+        texts = [self.texts[i] for i in measured.tolist()]
         self.measured = sc.measure(texts, vocabulary_hashes)  # loaded when first needed
         self.languages = identify(texts, self.measured)
         counts = self.measured.counts
@@ -264,7 +298,7 @@ class _Batch:
 
     def _per_turn(self, values: np.ndarray, fill: Any = 0) -> np.ndarray:
         """A per-text array spread over turns, ``fill`` for unmeasured turns."""
-        out = np.full(len(self.turns), fill, dtype=values.dtype)
+        out = np.full(self.n_turns, fill, dtype=values.dtype)
         has = self.text_of >= 0
         out[has] = values[self.text_of[has]]
         return out
@@ -275,7 +309,7 @@ class _Batch:
         counts = self.measured.counts
         return jd.Turns(
             roles=self.roles.tolist(),
-            texts=[t.text for t in self.turns],
+            texts=self.texts,
             lang=[langs.lang[t] if t >= 0 else None for t in text_ids],
             variant=[langs.variant[t] if t >= 0 else None for t in text_ids],
             score=self._per_turn(langs.score),
@@ -369,9 +403,9 @@ class _Batch:
         text_ids = self.text_of.tolist()
         fields = result_schema().field("turns").type.value_type
         arrays = [
-            pa.array(np.arange(len(self.turns)) - self.offsets[self.record_of], pa.int32()),
+            pa.array(np.arange(self.n_turns) - self.offsets[self.record_of], pa.int32()),
             pa.array(self.roles.tolist(), pa.string()),
-            pa.array([t.field for t in self.turns], pa.string()),
+            pa.array(self.fields, pa.string()),
             pa.array([langs.lang[t] if t >= 0 else None for t in text_ids], pa.string()),
             pa.array(np.round(self._per_turn(langs.score), 4), pa.float64(), mask=unmeasured),
             pa.array([langs.variant[t] if t >= 0 else None for t in text_ids], pa.string()),

@@ -1,10 +1,11 @@
 """Worker processes that annotate batches, for ``jobs`` > 1.
 
-The reading process parses records and gathers them into batches; workers annotate them (the
-script counts, the language model, the judgement: nearly all the work) and the results come
-back in input order. At most two batches per worker are in flight, so memory stays bounded
-whatever the input size. The workers start only when a source has a second batch, so small
-inputs pay nothing, and they stay for the process's later scans (each loads the model once).
+The reading process parses records and gathers them into batches; ``jobs - 1`` workers and the
+reading process itself annotate them (the script counts, the language model, the judgement:
+nearly all the work) and the results come back in input order. At most two batches per worker
+are queued and a few more held, so memory stays bounded whatever the input size. The workers
+start only when a source has a second batch, so small inputs pay nothing, and they stay for the
+process's later scans (each loads the model once).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
 _POOLS: dict[int, Executor] = {}
+#: Records per batch when several processes annotate (see :func:`shares`).
+SHARE = 512
 
 
 def default_jobs() -> int:
@@ -55,62 +58,70 @@ def _start_worker() -> None:
     arrow_without_pandas()
 
 
-def annotate_in_order(
-    name: str, batches: Iterable[tuple[str, list[Any]]], rules: Any, jobs: int
-) -> Iterator[tuple[list[Any], Any]]:
-    """``(entries, annotated batch)`` for each ``(format, entries)`` of ``batches``, in order."""
-    from .engine import annotate
+def shares(config: Any) -> Any:
+    """``config`` with batches of at most :data:`SHARE` records (a quarter of the characters),
+    so that the processes finish together: at the end of the input the last batches to wait
+    for are short. Smaller batches cost no more per record."""
+    import dataclasses
 
-    pending = iter(batches)
-    first = next(pending, None)
-    if first is None:
-        return
-    second = next(pending, None)
-    if second is None:  # one batch: not worth starting workers
-        yield first[1], annotate(name, first[0], first[1], rules)
-        return
-    executor = pool(jobs)
-    window: deque[tuple[list[Any], Any]] = deque()
-    for fmt, entries in itertools.chain((first, second), pending):
-        window.append(
-            (entries, executor.submit(_annotate_packed, name, fmt, _pack(entries), rules))
-        )
-        while len(window) > 2 * jobs:
-            done, future = window.popleft()
-            yield done, future.result()
-    while window:
-        done, future = window.popleft()
-        yield done, future.result()
-
-
-def _pack(entries: list[Any]) -> tuple[Any, ...]:
-    """A batch's entries as a few flat values: pickling one long string and a few lists is
-    several times faster than pickling a tuple per turn."""
-    turns = [turn for _, record in entries for turn in record]
-    return (
-        [index for index, _ in entries],
-        [len(record) for _, record in entries],
-        [turn.role for turn in turns],
-        [turn.field for turn in turns],
-        [len(turn.text) for turn in turns],
-        "".join(turn.text for turn in turns),
+    return dataclasses.replace(
+        config,
+        batch_records=min(config.batch_records, SHARE),
+        batch_chars=max(1, config.batch_chars // 4),
     )
 
 
-def _annotate_packed(name: str, fmt: str, packed: tuple[Any, ...], rules: Any) -> Any:
-    from .engine import annotate
-    from .formats import Turn
+def annotate_in_order(
+    name: str,
+    batches: Iterable[tuple[str, list[Any]]],
+    rules: Any,
+    jobs: int,
+    start_after: int = 2048,
+) -> Iterator[tuple[list[Any], Any]]:
+    """``(entries, annotated batch)`` for each ``(format, entries)`` of ``batches``, in order.
 
-    indices, sizes, roles, fields, lengths, joined = packed
-    turns, at = [], 0
-    for role, field, length in zip(roles, fields, lengths, strict=True):
-        turns.append(Turn(role, joined[at : at + length], field))
-        at += length
-    entries, start = [], 0
-    for index, size in zip(indices, sizes, strict=True):
-        entries.append((index, turns[start : start + size]))
-        start += size
-    return annotate(name, fmt, entries, rules)
+    ``jobs`` processes share the work: ``jobs - 1`` workers, and this process, which reads the
+    batches and annotates one itself whenever every worker already has two queued. So no core
+    idles while this one reads, and no batch is pickled that this process can do as soon.
+    An input of at most ``start_after`` records is annotated here: starting a worker (~0.5 s)
+    would cost more than it saves.
+    """
+    from .engine import Flat, annotate, annotate_flat
+
+    pending = iter(batches)
+    first: list[tuple[str, list[Any]]] = []
+    records = 0
+    for batch in pending:
+        first.append(batch)
+        records += len(batch[1])
+        if records > start_after:
+            break
+    else:  # the whole input: not worth starting workers
+        for fmt, entries in first:
+            yield entries, annotate(name, fmt, entries, rules)
+        return
+    workers = jobs - 1
+    executor = pool(workers)
+    # in input order: (entries, future, None) for a worker's batch, (entries, None, annotated)
+    # for this process's
+    window: deque[tuple[list[Any], Any, Any]] = deque()
+    queued = 0  # the workers' batches in the window
+    for fmt, entries in itertools.chain(first, pending):
+        if queued < 2 * workers:
+            future = executor.submit(annotate_flat, name, fmt, Flat.of(entries), rules)
+            window.append((entries, future, None))
+            queued += 1
+        else:
+            window.append((entries, None, annotate(name, fmt, entries, rules)))
+        # hand back what is done, in order; wait only when the window holds too much
+        while window and (len(window) > 4 * jobs or window[0][1] is None or window[0][1].done()):
+            done, future, annotated = window.popleft()
+            if future is not None:
+                queued -= 1
+                annotated = future.result()
+            yield done, annotated
+    for done, future, annotated in window:
+        yield done, annotated if future is None else future.result()
 
 
 def arrow_without_pandas() -> None:
