@@ -139,8 +139,9 @@ class AuditConfig:
         Records are annotated in batches of at most this many records or characters of text,
         which bounds memory whatever the input size.
     jobs:
-        Worker processes annotating batches (1: in this process); each loads the model once,
-        the results keep the input's order. They start only for an input of several batches.
+        Processes annotating batches: this one and ``jobs - 1`` workers, each loading the model
+        once; the results keep the input's order. Workers start only for an input of more
+        than ``batch_records`` records.
     """
 
     format: str | None = None
