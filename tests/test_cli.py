@@ -123,6 +123,21 @@ def test_scan_writes_parquet_with_the_result_schema() -> None:
     assert table.to_pylist() == langaudit.scan("alpaca.jsonl").to_pylist()
 
 
+def test_parquet_row_groups_gather_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each row group's metadata stays in memory until the file closes: batches are gathered
+    into large row groups, not written one by one."""
+    from langaudit import output
+
+    write_jsonl(Path("alpaca.jsonl"), ALPACA * 15)  # 60 records
+    table = langaudit.scan("alpaca.jsonl", batch_records=5)
+    assert len(table.to_batches()) == 12
+    monkeypatch.setattr(output, "ROW_GROUP_ROWS", 25)
+    assert output.write_results(iter(table.to_batches()), "out.parquet") == 60
+    parquet = pq.ParquetFile("out.parquet")
+    assert [parquet.metadata.row_group(i).num_rows for i in range(3)] == [25, 25, 10]
+    assert parquet.read().to_pylist() == table.to_pylist()
+
+
 def test_scan_to_stdout_writes_json_lines() -> None:
     write_jsonl(Path("alpaca.jsonl"), ALPACA[:2])
     result = run("scan", "alpaca.jsonl", "-o", "-")

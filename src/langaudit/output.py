@@ -107,17 +107,42 @@ def _write_jsonl(batches: Iterable[Any], f: IO[bytes]) -> int:
     return rows
 
 
+#: Rows and bytes a Parquet row group gathers before it is written: the writer keeps every row
+#: group's metadata until the file closes, so small ones would make memory grow with the input.
+ROW_GROUP_ROWS = 16_384
+ROW_GROUP_BYTES = 64_000_000
+
+
 def _write_parquet(batches: Iterable[Any], path: Path) -> int:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .engine import result_schema
 
+    schema = result_schema()
     rows = 0
-    with pq.ParquetWriter(path, result_schema()) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            rows += batch.num_rows
+    with pq.ParquetWriter(path, schema) as writer:
+        for group in _row_groups(batches):
+            table = pa.Table.from_batches(group, schema=schema)
+            writer.write_table(table, row_group_size=table.num_rows)
+            rows += table.num_rows
     return rows
+
+
+def _row_groups(batches: Iterable[Any]) -> Iterator[list[Any]]:
+    """Consecutive batches gathered into groups of at least :data:`ROW_GROUP_ROWS` rows or
+    :data:`ROW_GROUP_BYTES` bytes (the last group may be smaller)."""
+    group: list[Any] = []
+    rows = size = 0
+    for batch in batches:
+        group.append(batch)
+        rows += batch.num_rows
+        size += batch.nbytes
+        if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
+            yield group
+            group, rows, size = [], 0, 0
+    if group:
+        yield group
 
 
 class BadLineWriter:
