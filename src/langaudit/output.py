@@ -109,8 +109,8 @@ def _write_jsonl(batches: Iterable[Any], f: IO[bytes]) -> int:
 
 #: Rows and bytes a Parquet row group gathers before it is written: the writer keeps every row
 #: group's metadata until the file closes, so small ones would make memory grow with the input.
-ROW_GROUP_ROWS = 16_384
-ROW_GROUP_BYTES = 64_000_000
+ROW_GROUP_ROWS = 8_192
+ROW_GROUP_BYTES = 32_000_000
 
 
 def _write_parquet(batches: Iterable[Any], path: Path) -> int:
