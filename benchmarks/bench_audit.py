@@ -33,13 +33,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scan import _run, build_data
+from bench_scan import build_data
 from benchcommon import (
     DEFAULT_SOURCE,
     child_env,
     default_cpu,
     langaudit_command,
     pin,
+    run_pinned,
+    run_worker,
     snapshot_langaudit,
 )
 
@@ -98,14 +100,6 @@ def worker(path: str) -> dict[str, Any]:
     }
 
 
-def run_worker(path: Path, cpu: int | None, env: dict[str, str]) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--file", str(path)]
-    proc, wall, _ = _run(cmd, cpu, env)
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["process_wall_s"] = wall
-    return result
-
-
 def run_cli(
     kind: str, path: Path, workdir: Path, cpu: int | None, env: dict[str, str]
 ) -> dict[str, Any]:
@@ -124,7 +118,7 @@ def run_cli(
             str(workdir / "r.html"),
             "-q",
         ]
-    _, wall, cpu_s = _run(cmd, cpu, env)
+    _, wall, cpu_s = run_pinned(cmd, cpu, env)
     size = out.stat().st_size
     out.unlink()
     return {"wall_s": wall, "cpu_s": cpu_s, "output_bytes": size}
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(data["path"])
         rounds: list[dict[str, Any]] = []
         for k in range(args.repeat):
-            inproc = run_worker(path, args.cpu, env)
+            inproc = run_worker(__file__, ["--file", str(path)], args.cpu, env)
             order = ("scan", "audit") if k % 2 == 0 else ("audit", "scan")
             cli = {kind: run_cli(kind, path, workdir, args.cpu, env) for kind in order}
             rounds.append({"inproc": inproc, "cli": cli})

