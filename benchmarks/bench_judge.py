@@ -34,13 +34,11 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ from benchcommon import (
     child_env,
     default_cpu,
     pin,
+    run_pinned,
     snapshot_langaudit,
 )
 
@@ -186,25 +185,11 @@ def run_scan(path: Path, out: Path, cpu: int | None, env: dict[str, str]) -> dic
     import pyarrow.parquet as pq
 
     cmd = [sys.executable, "-m", "langaudit", "scan", str(path), "-o", str(out)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        env=env,
-        preexec_fn=(lambda: pin(cpu)) if cpu is not None else None,
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench_judge: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
-        )
+    proc, wall, cpu_s = run_pinned(cmd, cpu, env)
     summary = proc.stderr.strip().splitlines()[-1:]
     result = {
         "wall_s": wall,
-        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "cpu_s": cpu_s,
         "rows": pq.ParquetFile(out).metadata.num_rows,
         "output_bytes": out.stat().st_size,
         "flags": _flags(summary[0]) if summary else {},
