@@ -4,8 +4,8 @@ The reading process parses records and gathers them into batches; ``jobs - 1`` w
 reading process itself annotate them (the script counts, the language model, the judgement:
 nearly all the work) and the results come back in input order. At most two batches per worker
 are queued and a few more held, so memory stays bounded whatever the input size. The workers
-start only when a source has a second batch, so small inputs pay nothing, and they stay for the
-process's later scans (each loads the model once).
+start only when a source has more records than one ordinary batch, so small inputs pay nothing,
+and they stay for the process's later scans (each loads the model once).
 """
 
 from __future__ import annotations
