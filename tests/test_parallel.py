@@ -23,6 +23,20 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "d.jsonl"
 
 
+@pytest.fixture(scope="module")
+def messy(data: Path) -> Path:
+    """``data`` with unreadable lines (bad JSON, not an object, the wrong shape) and blank
+    lines, first and in later batches, which workers parse."""
+    lines = data.read_text(encoding="utf-8").splitlines()
+    bad = ['{"messages": [', "[1, 2]", '{"text": "no messages here"}', "", "  "]
+    for at, line in zip((0, 7, 26, 31, 44), bad, strict=True):
+        lines.insert(at, line)
+    lines.insert(52, '{"messages": [{"content": "no role"}]}')
+    path = data.with_name("messy.jsonl")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def test_scan_is_the_same_with_workers(data: Path) -> None:
     one = langaudit.scan(data, batch_records=25)
     two = langaudit.scan(data, batch_records=25, jobs=2)
@@ -83,3 +97,46 @@ def test_the_cli_takes_jobs(data: Path, tmp_path: Path) -> None:
     ]
     assert rows[0] == rows[1]
     assert run("scan", str(data), "-o", "-", "--jobs", "0").exit_code == 2
+
+
+def test_unreadable_lines_are_the_same_with_workers(messy: Path, tmp_path: Path) -> None:
+    """Workers parse JSON lines: the skipped lines, the records kept, the audit's examples
+    (texts parsed again in this process), the check's line numbers and a rewrite agree with
+    one process; and the error raised is the first unreadable line."""
+    from cli_helpers import run
+
+    skip = {"batch_records": 25, "on_error": "skip"}
+    scans = [langaudit.scan(messy, jobs=j, **skip) for j in (1, 2)]
+    assert scans[0].num_rows == 60 and scans[1].equals(scans[0])
+    reports = [langaudit.audit(messy, jobs=j, **skip) for j in (1, 2)]
+    assert reports[0].to_json() == reports[1].to_json()
+    assert json.loads(reports[0].to_json())["skipped"] == 4
+    examples = json.loads(reports[0].to_json())["examples"]
+    assert examples["lang_mismatch"][0]["response"]  # texts of a worker's batch, read again
+    checks = [langaudit.check(messy, jobs=j, config=False, **skip).lines() for j in (1, 2)]
+    assert checks[0] == checks[1]
+    with pytest.raises(langaudit.InputError) as one:
+        langaudit.scan(messy, batch_records=25, jobs=1)
+    with pytest.raises(langaudit.InputError) as two:
+        langaudit.scan(messy, batch_records=25, jobs=2)
+    assert str(one.value) == str(two.value) and one.value.location.endswith(":1")
+    later = messy.with_name("later.jsonl")  # the first unreadable line in a worker's batch
+    later.write_text(messy.read_text("utf-8").split("\n", 1)[1], encoding="utf-8")
+    errors = []
+    for j in (1, 2):
+        with pytest.raises(langaudit.InputError) as error:
+            langaudit.scan(later, batch_records=25, jobs=j)
+        errors.append(str(error.value))
+    assert errors[0] == errors[1] and errors[0].startswith(f"{later}:7: ")
+    for j in ("1", "2"):
+        out, bad = tmp_path / f"{j}.jsonl", tmp_path / f"bad{j}.jsonl"
+        args = ["rewrite", str(messy), "-o", str(out), "--tag", "instruction", "--drop",
+                "code_switch", "--on-error", "skip", "--jobs", j]  # fmt: skip
+        assert run(*args).exit_code == 1  # records were tagged and rejected
+        args = ["scan", str(messy), "-o", str(tmp_path / f"scan{j}.jsonl"), "--on-error",
+                "skip", "--bad-lines", str(bad), "--jobs", j, "-q"]  # fmt: skip
+        assert run(*args).exit_code == 0
+    for name in ("{}.jsonl", "{}.rejects.jsonl", "bad{}.jsonl", "scan{}.jsonl"):
+        one_file, two_file = (tmp_path / name.format(j) for j in "12")
+        assert one_file.read_bytes() == two_file.read_bytes(), name
+    assert len((tmp_path / "bad1.jsonl").read_text("utf-8").splitlines()) == 4

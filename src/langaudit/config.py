@@ -139,9 +139,9 @@ class AuditConfig:
         Records are annotated in batches of at most this many records or characters of text,
         which bounds memory whatever the input size.
     jobs:
-        Processes annotating batches: this one and ``jobs - 1`` workers, each loading the model
-        once; the results keep the input's order. Workers start only for an input of more
-        than ``batch_records`` records.
+        Worker processes annotating batches, each loading the model once, while this one
+        reads and collects; the results keep the input's order. Workers start only for an
+        input of more than ``batch_records`` records.
     """
 
     format: str | None = None

@@ -7,10 +7,11 @@ column by column into an Arrow record batch with the schema of :func:`result_sch
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .codeswitch import vocabulary_hashes
 from .config import AuditConfig
 from .errors import InputError
 from .formats import FieldError, Shape, Turn, detect_shape
-from .io import Item, Source
+from .io import Item, Source, parse
 from .langid import UNDETERMINED, Language, identify
 
 #: Record-level roles and the turn roles whose text they aggregate.
@@ -112,34 +113,222 @@ def scan_source(source: Source, config: AuditConfig, log: ScanLog | None = None)
         yield batch
 
 
-Entries = list[tuple[int, list[Turn]]]
+#: The ``(index, turns)`` of a batch's records.
+Entries = Sequence[tuple[int, list[Turn]]]
 
 
 def scan_source_with_turns(
     source: Source, config: AuditConfig, log: ScanLog | None = None
 ) -> Iterator[tuple[Entries, Any]]:
     """Like :func:`scan_source`, each batch with the ``(index, turns)`` of its records (for
-    reports that show the texts). With ``config.jobs`` > 1 worker processes annotate the
+    reports that show the texts). With ``config.jobs`` > 1 worker processes read and annotate
     batches (see :mod:`langaudit.parallel`); the order stays."""
     log = log if log is not None else ScanLog()
     if config.jobs > 1:
         from .parallel import annotate_in_order, shares
 
-        batches = _batches(source, shares(config), log)
-        yield from annotate_in_order(
-            source.name, batches, config.rules, config.jobs, config.batch_records
-        )
+        cfg = shares(config)
+        tasks = _tasks(source, cfg, log)
+        for task, done in annotate_in_order(tasks, cfg.rules, cfg.jobs, config.batch_records):
+            entries = task.settle(done, source, cfg, log)
+            if done.annotated is not None:
+                yield entries, done.annotated
         return
     for fmt, entries in _batches(source, config, log):
         yield entries, annotate(source.name, fmt, entries, config.rules)
 
 
-def _batches(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[tuple[str, Entries]]:
+# ---------------------------------------------------------------------------------------------
+# Tasks for worker processes (jobs > 1)
+
+
+@dataclass
+class Done:
+    """An annotated batch of a task, and what could not be read (by position in the task)."""
+
+    annotated: Any  # None when no record of the batch could be read
+    errors: list[tuple[int, InputError]] = field(default_factory=list)
+    entries: Entries | None = None  # None from a worker: see Lines.settle
+
+
+def work(task: Any, rules: jd.Rules | None) -> Done:
+    """What a worker process runs: a task's :meth:`run`."""
+    return cast(Done, task.run(rules))
+
+
+@dataclass
+class Parsed:
+    """Records read in this process; what travels to a worker is their :class:`Flat` lists."""
+
+    source: str
+    fmt: str
+    entries: list[tuple[int, list[Turn]]]
+    flat: Flat | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def here(self, rules: jd.Rules | None) -> Done:
+        return Done(annotate(self.source, self.fmt, self.entries, rules))
+
+    def there(self) -> Parsed:
+        return Parsed(self.source, self.fmt, [], Flat.of(self.entries))
+
+    def run(self, rules: jd.Rules | None) -> Done:
+        assert self.flat is not None
+        return Done(annotate_flat(self.source, self.fmt, self.flat, rules))
+
+    def settle(self, done: Done, source: Source, config: AuditConfig, log: ScanLog) -> Entries:
+        return self.entries  # read, counted and checked by _batches
+
+
+@dataclass
+class Lines:
+    """JSON lines not yet parsed, for a worker to parse, read and annotate: bytes travel as one
+    copy, and parsing (a sixth of the work) leaves the reading process, which would otherwise
+    do it for every record. Which lines cannot be read is known only then: see :meth:`settle`."""
+
+    source: str
+    shape: Shape
+    indices: list[int] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
+    raws: list[bytes] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def add(self, item: Item) -> int:
+        assert item.raw is not None
+        self.indices.append(item.index)
+        self.lines.append(item.line)
+        self.raws.append(item.raw)
+        return len(item.raw)
+
+    def item(self, position: int) -> Item:
+        raw = self.raws[position]
+        return Item(self.indices[position], self.lines[position], raw=raw, parsed=False)
+
+    def read(self) -> tuple[list[tuple[int, list[Turn]]], list[tuple[int, InputError]]]:
+        """The ``(index, turns)`` of the lines that can be read, and the errors of the others."""
+        where = Source(self.source, "jsonl", ())
+        entries: list[tuple[int, list[Turn]]] = []
+        errors: list[tuple[int, InputError]] = []
+        for position in range(len(self)):
+            item = parse(self.source, self.item(position))
+            try:
+                if item.error is not None:
+                    raise item.error
+                entries.append((item.index, _turns(where, item, self.shape)))
+            except InputError as error:
+                errors.append((position, error))
+        return entries, errors
+
+    def here(self, rules: jd.Rules | None) -> Done:
+        entries, errors = self.read()
+        return Done(self._annotate(entries, rules), errors, entries)
+
+    def there(self) -> Lines:
+        return self
+
+    def run(self, rules: jd.Rules | None) -> Done:
+        entries, errors = self.read()
+        return Done(self._annotate(entries, rules), errors)
+
+    def _annotate(self, entries: Entries, rules: jd.Rules | None) -> Any:
+        return annotate(self.source, self.shape.format, entries, rules) if entries else None
+
+    def settle(self, done: Done, source: Source, config: AuditConfig, log: ScanLog) -> Entries:
+        """Raise or log the lines that could not be read, in input order, and count the rest;
+        the entries of a batch a worker annotated are parsed again here when asked for."""
+        for position, error in done.errors:
+            if config.on_error == "raise":
+                raise error
+            log.skip(source.name, self.item(position), error)
+        entries = done.entries
+        if entries is None:
+            entries = _Reread(self, {position for position, _ in done.errors})
+        log.records[source.name] += len(entries)
+        return entries
+
+
+class _Reread(Sequence[tuple[int, list[Turn]]]):
+    """The entries of lines a worker annotated, parsed again when asked for. Callers look at a
+    few (the texts of flagged records), so the texts need not travel back from the worker."""
+
+    def __init__(self, lines: Lines, unreadable: set[int]) -> None:
+        self.lines = lines
+        self.positions = [p for p in range(len(lines)) if p not in unreadable]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @overload
+    def __getitem__(self, row: int) -> tuple[int, list[Turn]]: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[tuple[int, list[Turn]]]: ...
+    def __getitem__(self, row: int | slice) -> Any:
+        if isinstance(row, slice):
+            return [self[r] for r in range(len(self))[row]]
+        lines = self.lines
+        item = parse(lines.source, lines.item(self.positions[row]))
+        return item.index, lines.shape.turns(item.value)
+
+
+def _tasks(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[Parsed | Lines]:
+    """The batches of ``source`` as tasks: :class:`Lines` for JSON lines (the records before
+    the first readable one, which decides the shape, are parsed here), else :class:`Parsed`."""
+    unparsed = source.unparsed
+    items = iter(unparsed if unparsed is not None else ())
+    first = next(items, None)
+    if unparsed is None or first is None or first.parsed:  # not JSON lines after all
+        rest = source if unparsed is None else _rest(source, first, items)
+        for fmt, entries in _batches(rest, config, log):
+            yield Parsed(source.name, fmt, entries)
+        return
+    log.records.setdefault(source.name, 0)
+    shape = None
+    for item in itertools.chain([first], items):
+        try:
+            parsed = parse(source.name, item)
+            if parsed.error is not None:
+                raise parsed.error
+            shape, _ = _read(source, parsed, None, config)
+        except InputError as error:
+            if config.on_error == "raise":
+                raise
+            log.skip(source.name, item, error)
+            continue
+        first = item
+        break
+    if shape is None:
+        return
+    batch, size = Lines(source.name, shape), 0
+    for item in itertools.chain([first], items):
+        size += batch.add(item)
+        if len(batch) >= config.batch_records or size >= config.batch_chars:
+            yield batch
+            batch, size = Lines(source.name, shape), 0
+    if len(batch):
+        yield batch
+
+
+def _rest(source: Source, first: Item | None, items: Iterator[Item]) -> Source:
+    rest = itertools.chain([] if first is None else [first], items)
+    return Source(source.name, source.kind, rest, source.size, source.position)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and annotating
+
+
+def _batches(
+    source: Source, config: AuditConfig, log: ScanLog
+) -> Iterator[tuple[str, list[tuple[int, list[Turn]]]]]:
     """The records of ``source`` read into ``(format, entries)`` batches, bounded in records
     and characters; unreadable ones raised or, under ``on_error="skip"``, logged."""
     log.records.setdefault(source.name, 0)
     shape: Shape | None = None
-    pending: Entries = []
+    pending: list[tuple[int, list[Turn]]] = []
     chars = 0
     for item in source:
         try:
@@ -166,8 +355,8 @@ def _read(
     source: Source, item: Item, shape: Shape | None, config: AuditConfig
 ) -> tuple[Shape, list[Turn]]:
     """The record's turns, and the source's shape (detected from its first good record)."""
-    try:
-        if shape is None:
+    if shape is None:
+        try:
             shape = detect_shape(
                 item.value,
                 config.format,
@@ -175,11 +364,22 @@ def _read(
                 config.response_field,
                 config.system_field,
             )
-        return shape, shape.turns(item.value)
+        except FieldError as exc:
+            raise _field_error(source, item, exc) from None
+    return shape, _turns(source, item, shape)
+
+
+def _turns(source: Source, item: Item, shape: Shape) -> list[Turn]:
+    try:
+        return shape.turns(item.value)
     except FieldError as exc:
-        raise InputError(
-            source.location(item), exc.problem, field=exc.field, hint=exc.hint, raw=item.raw
-        ) from None
+        raise _field_error(source, item, exc) from None
+
+
+def _field_error(source: Source, item: Item, exc: FieldError) -> InputError:
+    return InputError(
+        source.location(item), exc.problem, field=exc.field, hint=exc.hint, raw=item.raw
+    )
 
 
 def annotate(

@@ -6,6 +6,8 @@ Every error that is the user's to fix (a bad file, a bad record, a bad option) i
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LangauditError(Exception):
     """Base class: a problem the user can fix, with a message that says how."""
@@ -47,6 +49,15 @@ class InputError(LangauditError):
         self.field = field
         self.problem = problem
         self.raw = raw
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled (from worker processes) by its arguments, which differ from Exception.args
+        arguments = {"field": self.field, "hint": self.hint, "raw": self.raw}
+        return _rebuild, (type(self), (self.location, self.problem), arguments)
+
+
+def _rebuild(cls: type[InputError], args: tuple[str, str], kwargs: dict[str, Any]) -> InputError:
+    return cls(*args, **kwargs)
 
 
 class RecordShapeError(InputError):

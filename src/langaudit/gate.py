@@ -338,7 +338,7 @@ def _check_source(
     lines: dict[int, int] = {}
     candidates: list[Finding] = []
     kept: Counter[str] = Counter()
-    watched = Source(src.name, src.kind, _remember_lines(src, lines), src.size, src.position)
+    watched = src.with_items(lambda items: _remember_lines(items, lines))
     for entries, batch in scan_source_with_turns(watched, cfg, log):
         file.records += batch.num_rows
         responses = Counter(batch.column("response_lang").to_pylist())
@@ -350,7 +350,7 @@ def _check_source(
             if wanted:
                 kept.update(wanted)
                 candidates += _findings(src.name, batch, row, entries[row], wanted, lines)
-        for index, _ in entries:
+        for index in batch.column("index").to_pylist():
             lines.pop(index, None)
         if progress is not None:
             progress(src, batch.num_rows)

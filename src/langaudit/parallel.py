@@ -1,11 +1,17 @@
 """Worker processes that annotate batches, for ``jobs`` > 1.
 
-The reading process parses records and gathers them into batches; ``jobs - 1`` workers and the
-reading process itself annotate them (the script counts, the language model, the judgement:
-nearly all the work) and the results come back in input order. At most two batches per worker
-are queued and a few more held, so memory stays bounded whatever the input size. The workers
-start only when a source has more records than one ordinary batch, so small inputs pay nothing,
-and they stay for the process's later scans (each loads the model once).
+The reading process gathers records into batches; ``jobs`` workers annotate them (the script
+counts, the language model, the judgement: nearly all the work) and the results come back in
+input order, for the reading process to write or count. JSON lines travel unparsed, so the
+workers parse them too (see :class:`langaudit.engine.Lines`) and the reading process is left
+with little but reading and writing. At most two batches per worker are in flight, so memory
+stays bounded whatever the input size. The workers start only when a source has more records
+than one ordinary batch, so small inputs pay nothing, and they stay for the process's later
+scans (each loads the model once).
+
+Measured on 2 cores (benchmarks/bench_jobs.py), this beat having the reading process annotate
+too whenever the workers were busy: that process then answers the workers late, and with JSON
+lines it has little else to do.
 """
 
 from __future__ import annotations
@@ -72,56 +78,39 @@ def shares(config: Any) -> Any:
 
 
 def annotate_in_order(
-    name: str,
-    batches: Iterable[tuple[str, list[Any]]],
-    rules: Any,
-    jobs: int,
-    start_after: int = 2048,
-) -> Iterator[tuple[list[Any], Any]]:
-    """``(entries, annotated batch)`` for each ``(format, entries)`` of ``batches``, in order.
+    tasks: Iterable[Any], rules: Any, jobs: int, start_after: int = 2048
+) -> Iterator[tuple[Any, Any]]:
+    """``(task, done)`` for each of ``tasks`` (:class:`langaudit.engine.Lines` or ``Parsed``),
+    in order: ``done`` is what ``task.run(rules)`` gives, run on ``task.there()`` by one of
+    ``jobs`` workers, each with up to two tasks in flight.
 
-    ``jobs`` processes share the work: ``jobs - 1`` workers, and this process, which reads the
-    batches and annotates one itself whenever every worker already has two queued. So no core
-    idles while this one reads, and no batch is pickled that this process can do as soon.
-    An input of at most ``start_after`` records is annotated here: starting a worker (~0.5 s)
-    would cost more than it saves.
+    An input of at most ``start_after`` records is done here (``task.here``): starting the
+    workers (~0.5 s) would cost more than it saves.
     """
-    from .engine import Flat, annotate, annotate_flat
+    from .engine import work
 
-    pending = iter(batches)
-    first: list[tuple[str, list[Any]]] = []
+    pending = iter(tasks)
+    first: list[Any] = []
     records = 0
-    for batch in pending:
-        first.append(batch)
-        records += len(batch[1])
+    for task in pending:
+        first.append(task)
+        records += len(task)
         if records > start_after:
             break
     else:  # the whole input: not worth starting workers
-        for fmt, entries in first:
-            yield entries, annotate(name, fmt, entries, rules)
+        for task in first:
+            yield task, task.here(rules)
         return
-    workers = jobs - 1
-    executor = pool(workers)
-    # in input order: (entries, future, None) for a worker's batch, (entries, None, annotated)
-    # for this process's
-    window: deque[tuple[list[Any], Any, Any]] = deque()
-    queued = 0  # the workers' batches in the window
-    for fmt, entries in itertools.chain(first, pending):
-        if queued < 2 * workers:
-            future = executor.submit(annotate_flat, name, fmt, Flat.of(entries), rules)
-            window.append((entries, future, None))
-            queued += 1
-        else:
-            window.append((entries, None, annotate(name, fmt, entries, rules)))
-        # hand back what is done, in order; wait only when the window holds too much
-        while window and (len(window) > 4 * jobs or window[0][1] is None or window[0][1].done()):
-            done, future, annotated = window.popleft()
-            if future is not None:
-                queued -= 1
-                annotated = future.result()
-            yield done, annotated
-    for done, future, annotated in window:
-        yield done, annotated if future is None else future.result()
+    executor = pool(jobs)
+    window: deque[tuple[Any, Any]] = deque()  # (task, future), in input order
+    for task in itertools.chain(first, pending):
+        window.append((task, executor.submit(work, task.there(), rules)))
+        # hand back what is done, in order; wait only when the window is full
+        while window and (len(window) > 2 * jobs or window[0][1].done()):
+            task, future = window.popleft()
+            yield task, future.result()
+    for task, future in window:
+        yield task, future.result()
 
 
 def arrow_without_pandas() -> None:

@@ -82,7 +82,8 @@ class Planner:
             flags = batch.column("flags").to_pylist()
             langs = batch.column("response_lang").to_pylist()
             turns = batch.column("turns").to_pylist()
-            for row, (index, record_turns) in enumerate(entries):
+            indices = batch.column("index").to_pylist()
+            for row, index in enumerate(indices):
                 # the record's flags and response language, as scan and audit count them (a
                 # preference pair's rejected answer included); only tagging looks at the
                 # first answer to each prompt alone
@@ -93,6 +94,7 @@ class Planner:
                 hit = [f for f in record_flags if f in self.drop]
                 if hit:
                     record = {n: batch.column(n)[row].as_py() for n in RECORD_COLUMNS}
+                    record_turns = entries[row][1]
                     reasons = {f: explain(f, record, record_turns).reason for f in hit}
                     self.rejected[index] = {"flags": record_flags, "reasons": reasons}
                     continue
