@@ -140,3 +140,15 @@ def test_unreadable_lines_are_the_same_with_workers(messy: Path, tmp_path: Path)
         one_file, two_file = (tmp_path / name.format(j) for j in "12")
         assert one_file.read_bytes() == two_file.read_bytes(), name
     assert len((tmp_path / "bad1.jsonl").read_text("utf-8").splitlines()) == 4
+
+
+@pytest.mark.parametrize("name", ["array.json", "array.jsonl"])
+def test_other_sources_are_the_same_with_workers(data: Path, tmp_path: Path, name: str) -> None:
+    """Sources that are not JSON lines (a JSON array, even one named .jsonl) are parsed in
+    this process and travel to the workers as flat lists."""
+    records = [json.loads(line) for line in data.read_text("utf-8").splitlines()]
+    path = tmp_path / name
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    one = langaudit.scan(path, batch_records=25)
+    two = langaudit.scan(path, batch_records=25, jobs=2)
+    assert one.num_rows == 60 and two.equals(one)
