@@ -99,6 +99,18 @@ def test_malformed_json_line_stops_with_file_and_line(bad: str, message: str, hi
     assert not Path("out.jsonl").exists()  # nothing half-written
 
 
+def test_integer_too_long_to_read_is_a_bad_line() -> None:
+    """Python's json refuses integers of more than 4,300 digits with a ValueError (not a
+    JSONDecodeError): still a bad line, skipped and counted under --on-error=skip."""
+    huge = '{"instruction": "hi", "output": "ok", "id": ' + "9" * 5000 + "}"
+    Path("bad.jsonl").write_text(f"{line(GOOD[0])}\n{huge}\n", encoding="utf-8")
+    result = run("scan", "bad.jsonl", "-o", "out.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("bad.jsonl:2: invalid JSON: ") and "digits" in result.stderr
+    assert run("scan", "bad.jsonl", "-o", "out.jsonl", "--on-error", "skip").exit_code == 0
+    assert len(Path("out.jsonl").read_text("utf-8").splitlines()) == 1
+
+
 def test_malformed_json_line_main_returns_2(capsys: pytest.CaptureFixture[str]) -> None:
     Path("bad.jsonl").write_text(f"{line(GOOD[0])}\n{MALFORMED[0][0]}\n", encoding="utf-8")
     assert main(["scan", "bad.jsonl", "-o", "out.jsonl"]) == 2

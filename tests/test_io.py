@@ -516,3 +516,19 @@ def test_scan_batches_yields_the_same_rows(tmp_path: Path) -> None:
     table = pa.Table.from_batches(batches)
     assert table.column("index").to_pylist() == list(range(6))
     assert table.equals(langaudit.scan(str(path)).replace_schema_metadata(None))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_compressed_files_are_closed_when_read(tmp_path: Path) -> None:
+    """A gzip file read to its end leaves no open file (nor its read buffer) behind: a folder
+    of thousands of shards is read in one command."""
+    import gzip
+
+    for i in range(30):
+        (tmp_path / f"{i:02d}.jsonl.gz").write_bytes(gzip.compress(b'{"text": "hi"}\n' * 3))
+    sources = langaudit.io.open_path(tmp_path)
+    before = len(os.listdir("/proc/self/fd"))
+    assert sum(1 for source in sources for _ in source) == 90
+    unparsed = [source.unparsed or () for source in langaudit.io.open_path(tmp_path)]
+    assert sum(1 for items in unparsed for _ in items) == 90
+    assert len(os.listdir("/proc/self/fd")) == before

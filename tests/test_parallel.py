@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import langaudit
 from langaudit import parallel
+from langaudit.engine import ScanLog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,6 +143,31 @@ def test_unreadable_lines_are_the_same_with_workers(messy: Path, tmp_path: Path)
         one_file, two_file = (tmp_path / name.format(j) for j in "12")
         assert one_file.read_bytes() == two_file.read_bytes(), name
     assert len((tmp_path / "bad1.jsonl").read_text("utf-8").splitlines()) == 4
+    seen: list[list[tuple[int, Any, bool]]] = [[], []]
+    for j in (1, 2):
+        sink = functools.partial(lambda out, item, error: out.append(
+            (item.index, item.value, item.error is not None)), seen[j - 1])  # fmt: skip
+        log = ScanLog(sink=sink)
+        list(langaudit.scan_batches(messy, None, log, jobs=j, **skip))
+    assert seen[0] == seen[1] and len(seen[0]) == 4  # the items a sink sees: parsed, or the error
+
+
+def test_a_read_error_comes_after_the_bad_lines_before_it(data: Path, tmp_path: Path) -> None:
+    """Workers find unreadable lines later than the reading process reads on: a cut-off .gz
+    read ahead must not hide an unreadable line before it."""
+    import gzip
+
+    lines = data.read_bytes().splitlines(keepends=True)
+    lines[40] = b'{"messages": [\n'
+    cut = gzip.compress(b"".join(lines * 2))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(cut[: len(cut) - 200])
+    errors = []
+    for j in (1, 2):
+        with pytest.raises(langaudit.InputError) as error:
+            langaudit.scan(path, batch_records=25, jobs=j)
+        errors.append(str(error.value))
+    assert errors[0] == errors[1] and errors[0].startswith(f"{path}:41: ")
 
 
 @pytest.mark.parametrize("name", ["array.json", "array.jsonl"])

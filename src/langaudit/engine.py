@@ -243,7 +243,8 @@ class Lines:
         for position, error in done.errors:
             if config.on_error == "raise":
                 raise error
-            log.skip(source.name, self.item(position), error)
+            # the item as the sink of a one-process scan sees it: parsed, or its error
+            log.skip(source.name, parse(source.name, self.item(position)), error)
         entries = done.entries
         if entries is None:
             entries = _Reread(self, {position for position, _ in done.errors})
@@ -296,7 +297,7 @@ def _tasks(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[Parsed
         except InputError as error:
             if config.on_error == "raise":
                 raise
-            log.skip(source.name, item, error)
+            log.skip(source.name, parsed, error)
             continue
         first = item
         break

@@ -205,7 +205,10 @@ class _Opener:
         raw: IO[bytes] = open(self.path, "rb", buffering=1 << 20)  # noqa: SIM115 - returned
         self._raw = raw
         if self.compression == "gzip":
-            return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+            unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+            # closed with the reader, as when GzipFile opens the file itself
+            unzipped.myfileobj = cast(Any, raw)
+            return cast(IO[bytes], unzipped)
         if self.compression == "zstd":
             import zstandard
 
@@ -326,6 +329,8 @@ def _parse_lenient(data: bytes) -> tuple[Any, _Bad | None]:
         return None, (f"invalid JSON: {err.msg} at {{at}}", _BAD_JSON_HINT, err.lineno, err.colno)
     except RecursionError:
         return None, ("invalid JSON: nested too deeply ({at})", _BAD_JSON_HINT, 1, 1)
+    except ValueError as err:  # an integer of more than sys.get_int_max_str_digits() digits
+        return None, (f"invalid JSON: {err} ({{at}})", _BAD_JSON_HINT, 1, 1)
 
 
 def _json_kind(value: Any) -> str:

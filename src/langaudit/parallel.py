@@ -89,7 +89,8 @@ def annotate_in_order(
     """
     from .engine import work
 
-    pending = iter(tasks)
+    failure: list[Exception] = []
+    pending = _reading(tasks, failure)
     first: list[Any] = []
     records = 0
     for task in pending:
@@ -100,6 +101,7 @@ def annotate_in_order(
     else:  # the whole input: not worth starting workers
         for task in first:
             yield task, task.here(rules)
+        _reraise(failure)
         return
     executor = pool(jobs)
     window: deque[tuple[Any, Any]] = deque()  # (task, future), in input order
@@ -111,6 +113,22 @@ def annotate_in_order(
             yield task, future.result()
     for task, future in window:
         yield task, future.result()
+    _reraise(failure)
+
+
+def _reading(tasks: Iterable[Any], failure: list[Exception]) -> Iterator[Any]:
+    """``tasks``, ending early where reading them fails, the error kept in ``failure``: the
+    batches read before it are handed back first, so that an unreadable record in them (found
+    by a worker) is reported before a later read error (a cut-off .gz), as in one process."""
+    try:
+        yield from tasks
+    except Exception as error:
+        failure.append(error)
+
+
+def _reraise(failure: list[Exception]) -> None:
+    if failure:
+        raise failure[0]
 
 
 def arrow_without_pandas() -> None:
