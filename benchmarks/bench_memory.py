@@ -13,7 +13,7 @@ of the sample (~1.3M characters, 3.2 MB of UTF-8). Then runs, for each ``--comma
     langaudit check BIG                  --jobs J      (exit 1, failed rules, is expected)
 
 in a subprocess, and measures the whole process tree (the command and every descendant: with
-``--jobs J`` > 1 its J - 1 spawn-started workers and multiprocessing's resource tracker; an
+``--jobs J`` > 1 its J spawn-started workers and multiprocessing's resource tracker; an
 input of at most 2,048 records starts none) by polling
 ``/proc`` every ``--interval`` seconds: descendants from ``/proc/<pid>/task/*/children`` (or
 the parents in ``/proc/*/stat`` where that file is missing), ``VmRSS`` and ``VmHWM`` from
@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         "miss: an upper bound, as the peaks need not coincide.",
         "ru_maxrss (os.wait4 on the command) is a per-process maximum, not a sum: Linux "
         "reports the larger of the main process's own peak and its largest reaped child's.",
-        "With --jobs J > 1 the tree is the reading process (which annotates too), J - 1 "
+        "With --jobs J > 1 the tree is the reading process (which reads and collects), J "
         "spawn-started workers and multiprocessing's resource tracker; with --jobs 1 it is a "
         "single process"
         + (f" (pinned to CPU {args.cpu})" if args.cpu is not None else "")
