@@ -54,7 +54,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -113,7 +112,6 @@ def worker_audit(args: argparse.Namespace) -> dict[str, Any]:
         marks.append([rows, round(time.perf_counter() - t0, 6)])
 
     gc.collect()
-    started_at = time.time()
     t0, c0 = time.perf_counter(), time.process_time()
     report = langaudit.audit(args.file, jobs=1, keep_table=False, progress=progress)
     t1 = time.perf_counter()
@@ -121,8 +119,6 @@ def worker_audit(args: argparse.Namespace) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     summary = report.summary
     return {
-        "started_at": started_at,
-        "ended_at": time.time(),
         "wall_s": wall,
         "cpu_s": cpu,
         "report_s": time.perf_counter() - t1,
@@ -133,21 +129,6 @@ def worker_audit(args: argparse.Namespace) -> dict[str, Any]:
         "langaudit_file": langaudit.__file__,
         "batches": marks,
     }
-
-
-def worker_reference(args: argparse.Namespace) -> dict[str, Any]:
-    """Audit ``args.file`` again and again until ``args.stop`` exists: the machine's speed, on
-    another CPU, while a cost-growth run goes on (see :func:`reference_us`)."""
-    import langaudit
-
-    langaudit.audit(args.file, jobs=1, keep_table=False).to_json()  # warm-up
-    laps: list[list[float]] = []  # [start, end (time.time()), records]
-    while not Path(args.stop).exists():
-        started = time.time()
-        report = langaudit.audit(args.file, jobs=1, keep_table=False)
-        report.to_json()
-        laps.append([started, time.time(), report.summary["records"]])
-    return {"laps": laps}
 
 
 def _forbid_network() -> None:
@@ -286,7 +267,6 @@ def worker_dt_filter(args: argparse.Namespace) -> dict[str, Any]:
 
 WORKERS = {
     "audit": worker_audit,
-    "reference": worker_reference,
     "dt_probe": worker_dt_probe,
     "dt_pipeline": worker_dt_pipeline,
     "dt_filter": worker_dt_filter,
@@ -317,28 +297,6 @@ class Bench:
             extra += ["--warmup", str(self.args.source)]
         env = self.dt_env if python else self.env
         return run_worker(__file__, [name, *extra], self.cpu, env, python or sys.executable)
-
-    def worker_with_reference(self, path: Path) -> dict[str, Any]:
-        """:meth:`worker` ``audit`` of ``path``, with the reference audit looping on another
-        CPU meanwhile (when there is one): ``reference_us_per_record`` in the result."""
-        other = [c for c in self.args.cpus if c != self.cpu] if self.cpu is not None else []
-        if not other:
-            return self.worker("audit", path)
-        stop = self.workdir / "stop-reference"
-        stop.unlink(missing_ok=True)
-        extra = ["--file", str(self.args.source), "--stop", str(stop)]
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "reference", *extra]
-        reference = subprocess.Popen(
-            [*cmd, "--cpu", str(other[0])], stdout=subprocess.PIPE, text=True, env=self.env
-        )
-        try:
-            result = self.worker("audit", path)
-        finally:
-            stop.touch()
-            out, _ = reference.communicate()
-        laps = json.loads(out.strip().splitlines()[-1])["laps"] if reference.returncode == 0 else []
-        result["reference_us_per_record"] = reference_us(laps, result)
-        return result
 
     def probe_datatrove(self) -> tuple[dict[str, Any] | None, str | None]:
         if not Path(self.dt_python).is_file():
@@ -424,17 +382,6 @@ def summarise_compare(runs: dict[str, list[dict[str, Any]]], data: dict[str, Any
     return {"contenders": best, "ratios": ratios}
 
 
-def reference_us(laps: list[list[float]], result: dict[str, Any]) -> float | None:
-    """The median time per record of the reference laps that ran (by their midpoint) while
-    ``result``'s audit was timed; None without any."""
-    inside = sorted(
-        (end - start) / records * 1e6
-        for start, end, records in laps
-        if result["started_at"] <= (start + end) / 2 <= result["ended_at"]
-    )
-    return inside[len(inside) // 2] if inside else None
-
-
 def summarise_scaling(rounds: dict[int, list[dict[str, Any]]], data: dict[int, dict]) -> dict:
     sizes = []
     for n, results in rounds.items():
@@ -450,16 +397,13 @@ def summarise_scaling(rounds: dict[int, list[dict[str, Any]]], data: dict[int, d
                 "cpu_us_per_record": fastest["cpu_s"] / n * 1e6,
                 "max_rss_mb": max(r["max_rss_mb"] for r in results),
                 "all_wall_s": [r["wall_s"] for r in results],
-                "relative": _relative(results, n),
             }
         )
     if not sizes:
         return {"sizes": []}
     wall = [s["us_per_record"] for s in sizes]
     cpu = [s["cpu_us_per_record"] for s in sizes]
-    relative = [s["relative"] for s in sizes]
-    relative_spread = max(relative) / min(relative) if None not in relative else None
-    spread = relative_spread if relative_spread is not None else max(wall) / min(wall)
+    spread = max(wall) / min(wall)
     largest = max(rounds)
     segments = within_run(rounds[largest], sorted(rounds))
     filled = [seg for seg in segments if seg["batches"]]
@@ -471,8 +415,6 @@ def summarise_scaling(rounds: dict[int, list[dict[str, Any]]], data: dict[int, d
     return {
         "sizes": sizes,
         "max_over_min": spread,
-        "relative_max_over_min": relative_spread,
-        "wall_max_over_min": max(wall) / min(wall),
         "cpu_max_over_min": max(cpu) / min(cpu),
         "target": FLAT_TARGET,
         "met": spread <= FLAT_TARGET,
@@ -483,19 +425,6 @@ def summarise_scaling(rounds: dict[int, list[dict[str, Any]]], data: dict[int, d
             "p10_max_over_min": spread_of("p10_us_per_record"),
         },
     }
-
-
-def _relative(results: list[dict[str, Any]], n: int) -> float | None:
-    """The median over rounds of the time per record divided by the reference's, measured at
-    the same moments on another CPU; None where a round has no reference."""
-    ratios = sorted(
-        r["wall_s"] / n * 1e6 / r["reference_us_per_record"]
-        for r in results
-        if r.get("reference_us_per_record")
-    )
-    if len(ratios) < len(results):
-        return None
-    return ratios[len(ratios) // 2]
 
 
 def within_run(results: list[dict[str, Any]], bounds: list[int]) -> list[dict[str, Any]]:
@@ -566,24 +495,18 @@ def markdown_scaling(summary: dict[str, Any]) -> str:
         "vs fastest | peak RSS MB |",
         "|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
-    relative = summary["relative_max_over_min"] is not None
     for s in summary["sizes"]:
         rounds = ", ".join(f"{w:.1f}" for w in s["all_wall_s"])
         rows.append(
             f"| {s['records']:,} | {s['bytes'] / 1e6:,.0f} | {s['wall_s']:.1f} | {rounds} | "
             f"{s['us_per_record']:.0f} | {s['cpu_us_per_record']:.0f} | "
             f"{s['us_per_record'] / low:.2f} | {s['max_rss_mb']:.0f} |"
-            + (f" {s['relative']:.3f} |" if relative else "")
         )
-    if relative:
-        rows[0] += " vs reference |"
-        rows[1] += "---:|"
-    what = "relative to the reference" if relative else "wall"
     rows += [
         "",
-        f"Time per record, max / min over the sizes ({what}): **{summary['max_over_min']:.2f}** "
-        f"(wall {summary['wall_max_over_min']:.2f}, CPU time {summary['cpu_max_over_min']:.2f}); "
-        f"target <= {FLAT_TARGET:.2f}: {'met' if summary['met'] else 'NOT met'}.",
+        f"Time per record, max / min over the sizes: **{summary['max_over_min']:.2f}** "
+        f"(CPU time {summary['cpu_max_over_min']:.2f}); target <= {FLAT_TARGET:.2f}: "
+        f"{'met' if summary['met'] else 'NOT met'}.",
     ]
     inside = summary["within_largest"]
     if inside["median_max_over_min"] is None:
@@ -628,11 +551,6 @@ NOTES = [
     "response in another language than its prompt. (c1) is the pipeline a datatrove user "
     "writes (JsonlReader + LanguageFilter, LocalPipelineExecutor with one task and one worker, "
     "no writer); (c2) only the filter calls. The target compares with the faster of the two.",
-    "Cost growth, vs reference: while each run goes on, a second process pinned to another "
-    "CPU audits the 1K sample in a loop; the run's time per record is divided by the median "
-    "time per record of the laps that ran meanwhile, and the median over rounds counts. The "
-    "speed of this shared machine drifts by a quarter within seconds; the quotient follows "
-    "the record cost alone. Without a second CPU the wall figure counts.",
     "Cost growth: the in-process audit after a warm-up (start-up, model and lexicon loading "
     "excluded; reading, annotating, statistics and the JSON report included) on files "
     "repeating the same 1K records; the order of the sizes rotates each round. The second "
@@ -702,7 +620,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tmpdir", type=Path, help="parent of the temporary directory")
     parser.add_argument("--no-snapshot", action="store_true", help="run the live package")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    for hidden in ("--file", "--warmup", "--model", "--workdir", "--stop"):
+    for hidden in ("--file", "--warmup", "--model", "--workdir"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     quick = {"records": 2_000, "sizes": "1000,4000", "repeat": 1, "scale_repeat": 1}
@@ -737,7 +655,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     cpu = args.cpu if args.cpu is not None else default_cpu()
-    args.cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     args.cpu_pinned = cpu if pin(cpu) else None
     workdir = Path(tempfile.mkdtemp(prefix="langaudit-bench-compare-", dir=args.tmpdir))
     if workdir.resolve().is_relative_to(REPO_ROOT):
@@ -795,7 +712,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     sizes = args.size_list
     for k in range(args.scale_repeat if sizes else 0):
         for n in sizes[k % len(sizes) :] + sizes[: k % len(sizes)]:
-            result = bench.worker_with_reference(Path(scale_data[n]["path"]))
+            result = bench.worker("audit", Path(scale_data[n]["path"]))
             if result["records"] != n:
                 raise SystemExit(f"bench_compare: the audit of {n:,} saw {result['records']}")
             scale_runs[n].append(result)
