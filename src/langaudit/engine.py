@@ -241,10 +241,8 @@ class Lines:
         """Raise or log the lines that could not be read, in input order, and count the rest;
         the entries of a batch a worker annotated are parsed again here when asked for."""
         for position, error in done.errors:
-            if config.on_error == "raise":
-                raise error
             # the item as the sink of a one-process scan sees it: parsed, or its error
-            log.skip(source.name, parse(source.name, self.item(position)), error)
+            _unreadable(source, parse(source.name, self.item(position)), error, config, log)
         entries = done.entries
         if entries is None:
             entries = _Reread(self, {position for position, _ in done.errors})
@@ -295,9 +293,7 @@ def _tasks(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[Parsed
                 raise parsed.error
             shape, _ = _read(source, parsed, None, config)
         except InputError as error:
-            if config.on_error == "raise":
-                raise
-            log.skip(source.name, parsed, error)
+            _unreadable(source, parsed, error, config, log)
             continue
         first = item
         break
@@ -311,6 +307,15 @@ def _tasks(source: Source, config: AuditConfig, log: ScanLog) -> Iterator[Parsed
             batch, size = Lines(source.name, shape), 0
     if len(batch):
         yield batch
+
+
+def _unreadable(
+    source: Source, item: Item, error: InputError, config: AuditConfig, log: ScanLog
+) -> None:
+    """Raise ``error``, or under ``on_error="skip"`` log ``item`` as skipped."""
+    if config.on_error == "raise":
+        raise error
+    log.skip(source.name, item, error)
 
 
 def _rest(source: Source, first: Item | None, items: Iterator[Item]) -> Source:
@@ -337,9 +342,7 @@ def _batches(
                 raise item.error
             shape, turns = _read(source, item, shape, config)
         except InputError as error:
-            if config.on_error == "raise":
-                raise
-            log.skip(source.name, item, error)
+            _unreadable(source, item, error, config, log)
             continue
         pending.append((item.index, turns))
         chars += sum(len(t.text) for t in turns)
