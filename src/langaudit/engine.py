@@ -225,17 +225,16 @@ class Lines:
 
     def here(self, rules: jd.Rules | None) -> Done:
         entries, errors = self.read()
-        return Done(self._annotate(entries, rules), errors, entries)
+        annotated = annotate(self.source, self.shape.format, entries, rules) if entries else None
+        return Done(annotated, errors, entries)
 
     def there(self) -> Lines:
         return self
 
     def run(self, rules: jd.Rules | None) -> Done:
-        entries, errors = self.read()
-        return Done(self._annotate(entries, rules), errors)
-
-    def _annotate(self, entries: Entries, rules: jd.Rules | None) -> Any:
-        return annotate(self.source, self.shape.format, entries, rules) if entries else None
+        done = self.here(rules)
+        done.entries = None  # not sent back: see settle
+        return done
 
     def settle(self, done: Done, source: Source, config: AuditConfig, log: ScanLog) -> Entries:
         """Raise or log the lines that could not be read, in input order, and count the rest;

@@ -65,9 +65,10 @@ def _start_worker() -> None:
 
 
 def shares(config: Any) -> Any:
-    """``config`` with batches of at most :data:`SHARE` records (a quarter of the characters),
-    so that the processes finish together: at the end of the input the last batches to wait
-    for are short. Smaller batches cost no more per record."""
+    """``config`` with batches of at most :data:`SHARE` records (a quarter of the characters;
+    of the bytes, for JSON lines sent unparsed), so that the workers finish together: at the
+    end of the input the last batches to wait for are short. The price is each batch's set-up:
+    ~2.5% more instructions per record than batches of 2,048 (callgrind)."""
     import dataclasses
 
     return dataclasses.replace(
