@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from langaudit import codeswitch as cs
@@ -93,6 +93,7 @@ def test_batch_word_candidates_equal_the_per_text_search(texts: list[str]) -> No
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_BATCH)
+@example(["我们café,"])  # a Latin letter outside ASCII before the mark (found by hypothesis)
 def test_batch_marks_find_what_the_per_text_search_finds(texts: list[str]) -> None:
     measured = sc.measure(texts)
     assert measured.maybe_ptr is not None and measured.maybe_at is not None

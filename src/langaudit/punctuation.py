@@ -76,7 +76,10 @@ def _not_a_sentence_mark(text: str, pos: int) -> bool:
 # (The Chinese after a mark is looked ahead at, not taken: it may precede the next mark.)
 _ASCII_CANDIDATE = re.compile(
     r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff0f\uff1a-\uff20”’」』》）] *[,.?!:;]"
-    r"|(?:(?<![0-9])\.|[,?!:;])(?= *[\u3400-\u9fff\uf900-\ufaff])|[A-Za-z0-9][,.?!:;] *$",
+    r"|(?:(?<![0-9])\.|[,?!:;])(?= *[\u3400-\u9fff\uf900-\ufaff])|"
+    # a letter or digit (of any Latin block, as scripts.measure classes them), then the mark
+    r"[A-Za-z\d\u00c0-\u02af\u0300-\u036f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff"
+    r"\uab30-\uab6f\uff21-\uff3a\uff41-\uff5a][,.?!:;] *$",
     re.M,
 )
 
