@@ -332,7 +332,7 @@ def test_unknown_option_hint_lists_the_known_ones() -> None:
         AuditConfig.from_options(prompt="instruction")
     assert info.value.hint == (
         "known options: allow_terms, batch_chars, batch_records, expect, format, jobs, on_error, "
-        "prompt_field, response_field, strictness, system_field"
+        "prompt_field, response_field, shape, strictness, system_field"
     )
 
 

@@ -248,8 +248,10 @@ def test_json_keys_are_stable_for_an_empty_input(tmp_path: Path) -> None:
             "flagged": 0,
             "flags": dict.fromkeys(FLAGS, 0),
             "implicit_mismatches": 0,
+            "dataset": None,
         }
     ]
+    assert none["registry"] is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -584,8 +584,8 @@ OBJECT_FILES = [
         ),
         "dataset_info.json: expected an array of records, found an object with keys "
         "{'alpaca_zh', 'chat'}",
-        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: pass the data files "
-        "it names",
+        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: read its datasets "
+        "with --registry FILE [NAME...]",
     ),
     (
         # json.dump() without indent: the registry on one line
@@ -598,8 +598,8 @@ OBJECT_FILES = [
         ),
         "registry.json: expected an array of records, found an object with keys "
         "{'alpaca_zh', 'chat'}",
-        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: pass the data files "
-        "it names",
+        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: read its datasets "
+        "with --registry FILE [NAME...]",
     ),
 ]
 

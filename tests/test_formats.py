@@ -15,6 +15,7 @@ from langaudit.formats import (
     Turn,
     as_text,
     detect_shape,
+    get_path,
 )
 
 T = tuple[str, str, str]  # (role, text, field)
@@ -941,3 +942,55 @@ def test_turn_is_frozen() -> None:
     turn = Turn("user", "你好", "instruction")
     with pytest.raises(AttributeError):
         turn.text = "改"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# ms-swift's dataset formats (its "Custom Dataset" documentation)
+
+_SWIFT = {
+    "messages": {
+        "messages": [
+            {"role": "system", "content": "你是一个乐于助人的助手。"},
+            {"role": "user", "content": "你好"},
+            {"role": "assistant", "content": "你好！有什么可以帮你？"},
+            {"role": "user", "content": "介绍一下你自己"},
+            {"role": "assistant", "content": "我是一个语言模型。"},
+        ],
+        "rejected_response": "I am a language model.",
+    },
+    "query-response": {
+        "system": "你是一个乐于助人的助手。",
+        "query": "介绍一下你自己",
+        "response": "我是一个语言模型。",
+        "history": [["你好", "你好！有什么可以帮你？"]],
+    },
+    "sharegpt": {
+        "system": "你是一个乐于助人的助手。",
+        "conversation": [
+            {"human": "你好", "assistant": "你好！有什么可以帮你？"},
+            {"human": "介绍一下你自己", "assistant": "我是一个语言模型。"},
+        ],
+    },
+    "alpaca": {
+        "system": "你是一个乐于助人的助手。",
+        "instruction": "介绍一下你自己",
+        "input": "",
+        "output": "我是一个语言模型。",
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(_SWIFT))
+def test_ms_swift_formats_read_every_turn(name: str) -> None:
+    record = _SWIFT[name]
+    turns = detect_shape(record).turns(record)
+    texts = [(t.role, t.text) for t in turns]
+    assert texts[0] == ("system", "你是一个乐于助人的助手。")
+    expected = [("user", "介绍一下你自己"), ("assistant", "我是一个语言模型。")]
+    if name != "alpaca":
+        expected = [("user", "你好"), ("assistant", "你好！有什么可以帮你？"), *expected]
+    if name == "messages":
+        expected.append(("assistant", "I am a language model."))
+    assert texts[1:] == expected
+    for turn in turns:  # every field path leads back to its text (rewrite writes through them)
+        assert as_text(get_path(record, turn.field), turn.field) == turn.text

@@ -80,7 +80,11 @@ def test_pre_commit_run_all_files(tmp_path: Path, rev: str) -> None:
     git(project, "config", "user.name", "test")
     (project / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {REPO.as_posix()}\n    rev: {rev}\n"
-        "    hooks:\n      - id: langaudit-check\n        files: ^data/\n",
+        "    hooks:\n      - id: langaudit-check\n        files: ^data/\n"
+        # the datasets of the registry, as LLaMA-Factory reads them
+        "      - id: langaudit-check\n        alias: langaudit-registry\n"
+        "        name: langaudit registry\n        args: [--registry, data/dataset_info.json]\n"
+        "        pass_filenames: false\n        files: ^data/\n",
         encoding="utf-8",
     )
     (project / "pyproject.toml").write_text(
@@ -103,6 +107,8 @@ def test_pre_commit_run_all_files(tmp_path: Path, rev: str) -> None:
     passed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "langaudit check" in passed.stdout and "Passed" in passed.stdout
+    assert "langaudit registry" in passed.stdout
+    assert "Failed" not in passed.stdout
 
     (project / "data" / "more.jsonl").write_text("\n".join(MISMATCHED) + "\n", encoding="utf-8")
     git(project, "add", ".")
@@ -120,3 +126,15 @@ def test_pre_commit_run_all_files(tmp_path: Path, rev: str) -> None:
     )
     assert "FAIL lang_mismatch (max count 0): data/more.jsonl 2 of 4 records (50%)" in out
     assert "data/train.jsonl:" not in out  # the clean file has nothing to report
+
+    # the registry hook reads what the registry declares: more.jsonl once it is declared
+    registry["more"] = {"file_name": "more.jsonl", "columns": {"prompt": "instruction",
+                        "response": "output"}}  # fmt: skip
+    (project / "data" / "dataset_info.json").write_text(json.dumps(registry), encoding="utf-8")
+    git(project, "add", ".")
+    failed = subprocess.run(
+        [*command, "langaudit-registry"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "langaudit registry" in failed.stdout and "Failed" in failed.stdout
+    assert "data/more.jsonl:2: lang_mismatch: answer in zh (1.00)" in failed.stdout

@@ -172,3 +172,34 @@ def test_page_is_self_contained() -> None:
         else:
             assert needle not in html, needle
     assert "Noto Sans CJK SC" in html and "PingFang SC" in html and "Microsoft YaHei" in html
+
+
+def test_changes_since_a_baseline_render_and_their_strings_never_run(tmp_path: Path) -> None:
+    """The section on the changes since a baseline, with markup in the file names of both
+    reports (shown in the section: the baseline's path, the sources of newly failing records)."""
+
+    def alpaca(prompt: str, answer: str) -> dict[str, str]:
+        return {"instruction": prompt, "input": "", "output": answer}
+
+    clean = alpaca("你好吗？", "我很好，谢谢你。今天天气不错，我们出去走走吧。")
+    switched = alpaca("你好吗？", "我很好，谢谢你。今天的weather很nice，我们去hiking吧。")
+    mismatch = alpaca("Explain what a neural network is.", "神经网络是一种模仿人脑结构的计算模型。")
+    payload = f'<img src=x onerror="{_MARK.format("baseline")}">'
+    old, new = tmp_path / f"old{payload}.jsonl", tmp_path / f"new{payload}.jsonl"
+    for path, records in ((old, [clean, mismatch]), (new, [mismatch, switched, clean])):
+        lines = [json.dumps(r, ensure_ascii=False) for r in records]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    baseline = tmp_path / f"{payload}.json"
+    langaudit.audit(str(old)).to_json(baseline)
+    page = tmp_path / "report.html"
+    langaudit.audit(str(new), baseline=baseline).to_html(page)
+    dom = _dom(tmp_path, page)
+    body = [attrs for tag, attrs in dom.tags if tag == "body"]
+    assert body and "data-xss" not in body[0], "a payload ran"
+    assert not [tag for tag, _ in dom.tags if tag == "img"]
+    text = "".join(dom.text)
+    assert "Changes since baseline" in text and f"compared with {baseline}" in text
+    assert "Newly failing records: 1" in text and f"{new} [1]" in text
+    assert "↑ +33.33 pts" in text  # code_switch: 0 of 2 -> 1 of 3
+    cells = [attrs.get("class") for tag, attrs in dom.tags if tag == "td"]
+    assert "num worse" in cells and "num better" in cells

@@ -118,8 +118,8 @@ def test_registry_gives_the_registry_error() -> None:
         "{'identity', 'alpaca_en_demo', "
     )
     assert hint == (
-        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: pass the data files "
-        "it names"
+        "  hint: this is a LLaMA-Factory dataset registry, not a dataset: read its datasets "
+        "with --registry FILE [NAME...]"
     )
 
 
@@ -264,3 +264,25 @@ def test_dpo_chosen_and_rejected_are_assistant_turns(scans: Scans) -> None:
     # a Chinese preference set: almost all chosen answers are Chinese
     chosen = [next(t for t in r["turns"] if t["field"] == "chosen.value")["lang"] for r in rows]
     assert chosen.count("zh") > 0.9 * len(rows)
+
+
+def test_the_real_registry_reads_every_local_dataset_as_declared(tmp_path: Path) -> None:
+    """LLaMA-Factory's own dataset_info.json: every dataset whose file is here is read with its
+    columns and tags, record for record, and not one record is unreadable."""
+    out = tmp_path / "registry.json"
+    result = run("audit", "--registry", str(REGISTRY), "--json", str(out), "-q")
+    assert result.exit_code == 0, result.stderr
+    datasets = {d["name"]: d for d in json.loads(out.read_text("utf-8"))["registry"]["datasets"]}
+    info = json.loads(REGISTRY.read_text("utf-8"))
+    assert list(datasets) == list(info)
+    for name, entry in info.items():
+        data = datasets[name]
+        local = "file_name" in entry and (REGISTRY.parent / entry["file_name"]).is_file()
+        remote = {"hf_hub_url", "ms_hub_url", "script_url"} & set(entry)
+        if local and not remote and entry["file_name"].endswith((".json", ".jsonl")):
+            assert data["status"] == "audited", data
+            assert data["records"] == len(load_records(REGISTRY.parent / entry["file_name"]))
+            assert data["skipped_records"] == 0
+        else:
+            assert data["status"] == "skipped" and data["reason"], data
+    assert sum(d["status"] == "audited" for d in datasets.values()) >= 5

@@ -124,6 +124,7 @@ def audit(
     zh_share: float | str | ShareRange | None = None,
     log: ScanLog | None = None,
     progress: Callable[[Source, int], None] | None = None,
+    baseline: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Any:
     """Scan ``source`` and return a :class:`langaudit.report.Report` of the whole dataset.
@@ -132,16 +133,20 @@ def audit(
     flag; ``keep_table=False`` keeps only the statistics (bounded memory at any size);
     ``zh_share`` is the Chinese share of responses you want, for the recommendations: one
     share (``0.7``) or a range (``"0.6:0.9"``, see :class:`langaudit.config.ShareRange`).
-    ``progress(source, records)`` is called after every batch.
+    ``progress(source, records)`` is called after every batch. ``baseline``: an earlier
+    report's JSON file, read before anything is scanned; the report then holds the changes
+    since it (its ``baseline`` key, see docs/diff-json.md).
     """
     import pyarrow as pa
 
+    from .diff import Baseline
     from .report import AuditStats, Report
 
     target = zh_share
     if target is not None and not isinstance(target, ShareRange):
         target = ShareRange.parse(str(target))
     cfg = AuditConfig.from_options(config, **options)
+    earlier = Baseline.load(baseline) if baseline is not None else None
     log = log if log is not None else ScanLog()
     stats = AuditStats(examples)
     batches: list[Any] = []
@@ -156,7 +161,9 @@ def audit(
     for name, count in log.skipped_by_source.items():
         stats.add_skipped(name, count)
     table = pa.Table.from_batches(batches, schema=result_schema()) if keep_table else None
-    return Report(stats, _input_names(source), _judging_options(cfg), table, target)
+    report = Report(stats, _input_names(source), _judging_options(cfg), table, target)
+    report.baseline = earlier
+    return report
 
 
 def _input_names(source: Any) -> list[str]:

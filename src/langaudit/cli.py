@@ -34,7 +34,44 @@ def cli() -> None:
 
 def _reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options of every command that reads and judges records (scan, audit, check)."""
-    return _judging_options(command, bad_lines=True)
+    return _judging_options(_limit_options(command), bad_lines=True)
+
+
+def _limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--limit and --sample-seed: not rewrite's, which never loses a record."""
+    command = click.option(
+        "--sample-seed",
+        type=int,
+        metavar="S",
+        help="With --limit: a random sample of N records of each input instead of the first "
+        "N, the same for the same S, in their order.",
+    )(command)
+    return click.option(
+        "--limit",
+        type=click.IntRange(1),
+        metavar="N",
+        help="Read only the first N records of each input file or split.",
+    )(command)
+
+
+def _limit_note(done: str, reading: dict[str, Any]) -> None:
+    """Say on stderr that only part of the data was read, with --limit."""
+    if reading["limit"] is not None:
+        from .sampling import describe
+
+        what = describe(reading["limit"], reading["sample_seed"])
+        click.echo(f"{done} {what} (--limit)", err=True)
+
+
+def _limited(sources: list[Any], reading: dict[str, Any]) -> list[Any]:
+    """``sources`` cut to --limit records each (sampled with --sample-seed)."""
+    from .errors import UsageError
+    from .sampling import limited
+
+    limit, seed = reading["limit"], reading["sample_seed"]
+    if limit is None and seed is not None:
+        raise UsageError("--sample-seed needs --limit N", "N: how many records to sample")
+    return sources if limit is None else [limited(src, limit, seed) for src in sources]
 
 
 def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[..., Any]:
@@ -87,6 +124,12 @@ def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[.
             else []
         ),
         click.option(
+            "--registry",
+            metavar="FILE",
+            help="A LLaMA-Factory dataset_info.json: the inputs are names of its datasets (all "
+            "local ones without any), each read with its declared formatting, columns and tags.",
+        ),
+        click.option(
             "--jobs",
             type=click.IntRange(1),
             metavar="N",
@@ -124,15 +167,37 @@ def _config_options(reading: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _registry(path: str | None, names: Sequence[str]) -> Any:
+    """The registry of --registry, with the datasets ``names`` (None without --registry)."""
+    from .errors import UsageError
+
+    if path is None:
+        if not names:
+            raise UsageError(
+                "no INPUT given",
+                "pass files or folders, or --registry dataset_info.json [NAME...]",
+            )
+        return None
+    from .registry import read_registry
+
+    return read_registry(path, names)
+
+
+def _skipped_datasets(registry: Any) -> None:
+    """Say on stderr which datasets of the registry are not read, and why."""
+    for line in registry.skipped_summary() if registry is not None else ():
+        click.echo(f"{registry.path}: skipped {line}", err=True)
+
+
 def _configured(
-    inputs: Sequence[str], options: dict[str, Any], config: str | None
+    inputs: Sequence[str], options: dict[str, Any], config: str | None, registry: Any = None
 ) -> tuple[list[Any], dict[str, Any], list[str]]:
-    """The sources of ``inputs``, each with the AuditConfig of its settings file under the
-    command line's ``options``; the options of the first input (for run-wide ones); the
-    settings files used."""
+    """The sources of ``inputs`` (or of ``registry``'s datasets), each with the AuditConfig of
+    its settings file under the command line's ``options``; the options of the first input
+    (for run-wide ones); the settings files used."""
     from . import settings as st
 
-    resolved = st.for_inputs(inputs, options, config)
+    resolved = st.for_inputs(inputs, options, config, registry)
     files = list(dict.fromkeys(str(s.path) for _, _, s in resolved if s.path is not None))
     return [src for src, _, _ in resolved], resolved[0][1] if resolved else {}, files
 
@@ -153,7 +218,7 @@ def _bad_line_sink(
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, type=click.Path())
 @click.option(
     "-o",
     "--output",
@@ -168,8 +233,9 @@ def scan(
 ) -> None:
     """Annotate every record of INPUTS: languages, script ratios, expectation, flags.
 
-    INPUTS are JSONL/JSON/CSV/TSV/Parquet/Arrow files (optionally .gz/.zst) or Hugging Face
-    save_to_disk folders. Writes exactly one row per record, in input order.
+    INPUTS are JSONL/JSON/CSV/TSV/Parquet/Arrow files (optionally .gz/.zst), Hugging Face
+    save_to_disk folders, or Hub datasets, streamed: hf:OWNER/NAME[:CONFIG][@SPLIT]. Writes
+    exactly one row per record, in input order.
     """
     from .api import scan_batches
     from .engine import ScanLog
@@ -179,9 +245,12 @@ def scan(
     sink = None
     try:
         result_kind(output)
-        refuse_overwriting_inputs(output, inputs)
-        sources, _, _ = _configured(inputs, _config_options(reading), reading["config"])
-        sink = _bad_line_sink(bad_lines, sources, inputs, [output])
+        registry = _registry(reading["registry"], inputs)
+        sources, _, _ = _configured(inputs, _config_options(reading), reading["config"], registry)
+        paths = [src.name for src in sources] if registry is not None else list(inputs)
+        sources = _limited(sources, reading)
+        refuse_overwriting_inputs(output, paths)
+        sink = _bad_line_sink(bad_lines, sources, paths, [output])
         log = ScanLog(sink=sink)
         tally = _Tally()
         _arrow_without_pandas()
@@ -192,11 +261,13 @@ def scan(
     if sink is not None:
         sink.close()
     if not quiet:
+        _skipped_datasets(registry)
         tally.report(rows, output, log, bad_lines, time.perf_counter() - started)
+        _limit_note("scanned", reading)
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, type=click.Path())
 @click.option("--html", metavar="FILE", help="Also write the report as one self-contained page.")
 @click.option("--json", "json_", metavar="FILE", help="Also write the report as JSON.")
 @click.option(
@@ -211,6 +282,12 @@ def scan(
     help="The Chinese share of responses you want, for the recommendations: 0.7, or a range "
     "such as 0.6:0.9.",
 )
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="An earlier report (audit --json) to compare with: the changes since it follow the "
+    "report, and are in the JSON and HTML reports.",
+)
 @_reading_options
 @click.option("-q", "--quiet", is_flag=True, help="No report in the terminal and no progress.")
 def audit(
@@ -219,6 +296,7 @@ def audit(
     json_: str | None,
     examples: int | None,
     zh_share: str | None,
+    baseline: str | None,
     bad_lines: str | None,
     quiet: bool,
     **reading: Any,
@@ -238,16 +316,22 @@ def audit(
     sink = None
     try:
         outputs = [path for path in (html, json_) if path]
-        for path in outputs:
-            refuse_overwriting_inputs(path, inputs, what="report")
         if html and json_ and Path(html).resolve() == Path(json_).resolve():
             raise UsageError("--html and --json name the same file")
         share = ShareRange.parse(zh_share) if zh_share is not None else None
         given = _config_options(reading)
+        registry = _registry(reading["registry"], inputs)
         sources, options, settings_files = _configured(
-            inputs, {**given, "zh_share": share, "examples": examples}, reading["config"]
+            inputs,
+            {**given, "zh_share": share, "examples": examples},
+            reading["config"],
+            registry,
         )
-        sink = _bad_line_sink(bad_lines, sources, inputs, outputs)
+        paths = [src.name for src in sources] if registry is not None else list(inputs)
+        sources = _limited(sources, reading)
+        for path in outputs:
+            refuse_overwriting_inputs(path, paths, what="report")
+        sink = _bad_line_sink(bad_lines, sources, paths, outputs)
         _arrow_without_pandas()
         with _Progress(sources, enabled=not quiet) as progress:
             report = run_audit(
@@ -257,12 +341,19 @@ def audit(
                 zh_share=options.get("zh_share"),
                 log=ScanLog(sink=sink),
                 progress=progress.advance,
+                baseline=baseline,
                 **given,
             )
-        report.inputs = list(inputs)
+        report.inputs = paths
         report.config_files = settings_files
+        if registry is not None:
+            report.registry = registry
+            report.datasets = {src.name: src.dataset for src in sources}
         if reading["allow_terms"]:
             report.options["allow_terms_file"] = reading["allow_terms"]
+        for key in ("limit", "sample_seed"):
+            if reading[key] is not None:
+                report.options[key] = reading[key]
         if json_:
             report.to_json(json_)
         if html:
@@ -316,7 +407,7 @@ def _number(text: str) -> Any:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, type=click.Path())
 @click.option(
     "--max-rate",
     type=_FlagLimit("max-rate"),
@@ -341,6 +432,24 @@ def _number(text: str) -> Any:
     default=None,
     help="Offending records listed; the rest are counted.  [default: 50]",
 )
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="An earlier report (audit --json) of the same data: print the rates that changed "
+    "since it and the records that newly fail.",
+)
+@click.option(
+    "--no-regress",
+    is_flag=True,
+    help="With --baseline: fail when the flagged rate, a flag's rate or the unreadable share "
+    "got worse, or the Chinese share moved further outside --zh-share.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0),
+    metavar="POINTS",
+    help="With --no-regress: how many percentage points worse a rate may get.  [default: 0]",
+)
 @_reading_options
 def check(
     inputs: tuple[str, ...],
@@ -348,6 +457,9 @@ def check(
     max_count: tuple[tuple[str, int], ...],
     zh_share: str | None,
     max_lines: int | None,
+    baseline: str | None,
+    no_regress: bool,
+    tolerance: float | None,
     bad_lines: str | None,
     **reading: Any,
 ) -> None:
@@ -357,14 +469,22 @@ def check(
     and CSV files, else the record's position from 1), then one line per rule. Rules come
     from the nearest langaudit.toml or pyproject.toml [tool.langaudit]; these options
     replace them. Exits 0 when every rule holds, 1 when one fails, 2 on usage or input errors.
+    With --baseline and --no-regress, a rate worse than in the baseline fails too.
     """
+    from dataclasses import replace
+
+    from .diff import against_baseline
     from .engine import ScanLog
     from .gate import plan_check, run_check
 
     sink = None
+    compared = None
     try:
+        earlier = _baseline(baseline, no_regress, tolerance)
+        registry = _registry(reading["registry"], inputs)
         plan = plan_check(
             list(inputs),
+            registry=registry,
             max_rate=dict(max_rate) if max_rate else None,
             max_count=dict(max_count) if max_count else None,
             zh_share=zh_share,
@@ -372,20 +492,98 @@ def check(
             config=reading["config"],
             **_config_options(reading),
         )
+        limited = _limited([src for src, _ in plan.sources], reading)
+        rules = [r for _, r in plan.sources]
+        plan = replace(plan, sources=list(zip(limited, rules, strict=True)))
         sink = _bad_line_sink(bad_lines, [src for src, _ in plan.sources], inputs, [])
         log = ScanLog(sink=sink)
         _arrow_without_pandas()
         with _Progress(None, label="checking") as progress:
-            result = run_check(plan, log=log, progress=progress.advance)
+            result = run_check(
+                plan, log=log, progress=progress.advance, statistics=earlier is not None
+            )
+        if earlier is not None:
+            share = (tolerance or 0.0) / 100
+            statistics = result.stats.to_dict()
+            compared = against_baseline(earlier, statistics, share, plan.zh_share, no_regress)
     except LangauditError as error:
         _fail(error, sink)
     if sink is not None:
         sink.close()
+    _skipped_datasets(registry)
     for line in result.lines():
+        click.echo(line)
+    for line in compared.lines(plan.max_findings) if compared is not None else ():
         click.echo(line)
     if log.skipped:
         click.echo(f"skipped {_plural(log.skipped, 'unreadable record')}", err=True)
-    sys.exit(result.exit_code)
+    _limit_note("checked", reading)
+    sys.exit(max(result.exit_code, compared.exit_code if compared is not None else 0))
+
+
+def _baseline(path: str | None, no_regress: bool, tolerance: float | None) -> Any:
+    """The report of check's --baseline (None without), read before anything is checked."""
+    from .diff import Baseline
+    from .errors import UsageError
+
+    if no_regress and path is None:
+        raise UsageError(
+            "--no-regress needs --baseline FILE",
+            "give the report to compare with, written by: langaudit audit INPUT... --json FILE",
+        )
+    if tolerance is not None and not no_regress:
+        raise UsageError("--tolerance needs --no-regress")
+    return Baseline.load(path) if path is not None else None
+
+
+@cli.command()
+@click.argument("old", metavar="OLD.json", type=click.Path())
+@click.argument("new", metavar="NEW.json", type=click.Path())
+@click.option("--json", "json_", metavar="FILE", help="Also write the differences as JSON.")
+@click.option(
+    "--html",
+    metavar="FILE",
+    help="Also write NEW's report as a page, with a section on the changes since OLD.",
+)
+@click.option(
+    "--max-records",
+    type=click.IntRange(0),
+    metavar="N",
+    default=20,
+    show_default=True,
+    help="Newly failing records listed in the terminal (the JSON lists them all).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Nothing in the terminal.")
+def diff(
+    old: str, new: str, json_: str | None, html: str | None, max_records: int, quiet: bool
+) -> None:
+    """Compare two audit reports (written by audit --json): the rates of flags, the languages
+    per role, the Chinese share, the files, and the records that newly fail.
+
+    Exits 0 whatever changed (it is a report; check --baseline --no-regress gates), 2 when a
+    file is not a langaudit JSON report.
+    """
+    from .diff import diff_reports
+    from .errors import UsageError
+    from .output import refuse_overwriting_inputs
+
+    try:
+        if html and json_ and Path(html).resolve() == Path(json_).resolve():
+            raise UsageError("--html and --json name the same file")
+        for path in (json_, html):
+            if path:
+                refuse_overwriting_inputs(path, [old, new], what="report")
+        result = diff_reports(old, new)
+        if json_:
+            result.to_json(json_)
+        if html:
+            result.to_html(html)
+    except LangauditError as error:
+        _fail(error)
+    if not quiet:
+        from .report_text import console_for
+
+        result.print(console_for(sys.stdout), max_records)
 
 
 @cli.command()
@@ -457,6 +655,9 @@ def rewrite(
 
     try:
         _arrow_without_pandas()
+        declared: dict[str, Any] = {}
+        if reading["registry"] is not None:
+            input_, declared = _registered_file(reading["registry"], input_, reading)
         result = run_rewrite(
             input_,
             output,
@@ -473,6 +674,7 @@ def rewrite(
             dry_run=dry_run,
             config=reading["config"],
             **_config_options(reading),
+            **declared,
         )
     except LangauditError as error:
         _fail(error)
@@ -485,6 +687,30 @@ def rewrite(
         for line in result.lines():
             click.echo(line, err=True)
     sys.exit(1 if result.changed else 0)
+
+
+def _registered_file(
+    registry: str, name: str, reading: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The file of dataset ``name`` of ``registry``, and the options that read it as declared."""
+    from .errors import UsageError
+
+    for key in ("format_", "prompt_field", "response_field", "system_field"):
+        if reading[key]:
+            option = "--" + key.strip("_").replace("_", "-")
+            raise UsageError(
+                f"{option} cannot be used with --registry",
+                f"{registry} declares how each dataset is read (formatting, columns, tags)",
+            )
+    (dataset,) = _registry(registry, [name]).datasets
+    if dataset.skipped:
+        raise UsageError(f"{registry}: dataset {name!r} is not a local file: {dataset.skipped}")
+    if len(dataset.files) != 1:
+        raise UsageError(
+            f"{registry}: dataset {name!r} is a folder of {len(dataset.files)} files",
+            "rewrite takes one file: declare each file as a dataset of its own to rewrite it",
+        )
+    return dataset.files[0], {"shape": dataset.declared.shape}
 
 
 #: Whether the CLI runs as its own process (the console script, ``python -m langaudit``), not

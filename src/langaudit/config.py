@@ -142,6 +142,10 @@ class AuditConfig:
         Worker processes annotating batches, each loading the model once, while this one
         reads and collects; the results keep the input's order. Workers start only for an
         input of more than ``batch_records`` records.
+    shape:
+        A fixed :class:`langaudit.formats.Shape` for every record, instead of one detected
+        from the first record: set for the datasets of a registry (:mod:`langaudit.registry`),
+        whose declaration says how training reads them.
     """
 
     format: str | None = None
@@ -155,6 +159,7 @@ class AuditConfig:
     batch_records: int = 2048
     batch_chars: int = 4_000_000
     jobs: int = 1
+    shape: Any = None
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:

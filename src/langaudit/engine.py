@@ -20,6 +20,7 @@ from . import scripts as sc
 from .codeswitch import vocabulary_hashes
 from .config import AuditConfig
 from .errors import InputError
+from .fingerprints import fingerprints
 from .formats import FieldError, Shape, Turn, detect_shape
 from .io import Item, Source, parse
 from .langid import UNDETERMINED, Language, identify
@@ -85,6 +86,7 @@ def result_schema() -> Any:
         columns += [(f"{role}_{s}_ratio", pa.float64()) for s in sc.RATIO_FIELDS]
         columns.append((f"{role}_counts", counts))
     columns.append(("turns", pa.list_(turn)))
+    columns.append(("fingerprint", pa.string()))
     return pa.schema(columns)
 
 
@@ -358,7 +360,9 @@ def _read(
     source: Source, item: Item, shape: Shape | None, config: AuditConfig
 ) -> tuple[Shape, list[Turn]]:
     """The record's turns, and the source's shape (detected from its first good record)."""
-    if shape is None:
+    if shape is None and config.shape is not None:
+        shape = config.shape
+    elif shape is None:
         try:
             shape = detect_shape(
                 item.value,
@@ -440,6 +444,10 @@ def annotate_flat(source: str, fmt: str, flat: Flat, rules: jd.Rules | None = No
     for role, turn_role in ROLE_GROUPS.items():
         columns.update(_script_columns(role, batch.role_counts(turn_role)))
     columns["turns"] = batch.turns_column(verdicts)
+    # of flagged records only: the reports need no more, and hashing every record's answers
+    # would add ~4% to annotating long chats (benchmarks/bench_audit.py's data)
+    flagged = [bool(flags) for flags in verdicts.flags]
+    columns["fingerprint"] = fingerprints(flat.sizes, flat.roles, flat.texts, flagged)
     schema = result_schema()
     arrays = [
         c if isinstance(c := columns[f.name], pa.Array) else pa.array(c, type=f.type)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from .errors import UsageError
 
@@ -173,26 +173,31 @@ def _describe(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Shape:
-    """How to read one source's records. ``fields`` are dotted paths for the ``pairs`` format."""
+    """How to read one source's records. ``fields`` are dotted paths for the ``pairs`` format;
+    ``declared`` is a reader that a dataset's declaration fixes (a LLaMA-Factory registry entry,
+    see :mod:`langaudit.registry`), which reads every record as training will."""
 
     format: str
     prompt_field: str | None = None
     response_field: str | None = None
     system_field: str | None = None
+    declared: Any = None
 
     def turns(self, record: Any) -> list[Turn]:
         if not isinstance(record, Mapping):
             raise FieldError(None, f"expected a record (an object), got {_describe(record)}")
+        if self.declared is not None:
+            return cast(list[Turn], self.declared.turns(record))
         turns = _READERS[self.format](self, record)
         system = self.system_field or next((k for k in _SYSTEM_KEYS if k in record), None)
         if system and not any(t.role == "system" for t in turns):
-            text = as_text(_field(record, system), system)
+            text = as_text(field_value(record, system), system)
             if text:
                 turns.insert(0, Turn("system", text, system))
         return turns
 
 
-def _field(record: Mapping[str, Any], path: str) -> Any:
+def field_value(record: Mapping[str, Any], path: str) -> Any:
     try:
         return get_path(record, path)
     except KeyError:
@@ -204,18 +209,8 @@ def _field(record: Mapping[str, Any], path: str) -> Any:
 
 
 def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
-    turns: list[Turn] = []
-    history = record.get("history") or []
-    if not isinstance(history, list):
-        raise FieldError(
-            "history", f"expected a list of [prompt, response] pairs, got {_describe(history)}"
-        )
-    for i, pair in enumerate(history):
-        if not (isinstance(pair, list | tuple) and len(pair) == 2):
-            raise FieldError(f"history.{i}", "expected a [prompt, response] pair")
-        turns.append(Turn("user", as_text(pair[0], f"history.{i}.0"), f"history.{i}.0"))
-        turns.append(Turn("assistant", as_text(pair[1], f"history.{i}.1"), f"history.{i}.1"))
-    instruction = as_text(_field(record, "instruction"), "instruction")
+    turns = history_turns(record.get("history"), "history")
+    instruction = as_text(field_value(record, "instruction"), "instruction")
     extra = as_text(record.get("input"), "input")
     if instruction and extra.strip():
         # the user's own words are the instruction; the input is material to work on
@@ -223,12 +218,30 @@ def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
         turns.append(Turn("context", extra, "input"))
     else:
         turns.append(Turn("user", instruction or extra, "instruction" if instruction else "input"))
-    output = _field(record, "output")
+    output = field_value(record, "output")
     if isinstance(output, list) and all(isinstance(o, str) for o in output):
         # LLaMA-Factory ranking data: output = [chosen, rejected]
         turns.extend(Turn("assistant", o, f"output.{i}") for i, o in enumerate(output))
     else:
         turns.append(Turn("assistant", as_text(output, "output"), "output"))
+    return turns
+
+
+def history_turns(history: Any, field: str) -> list[Turn]:
+    """The turns of a ``history`` of earlier ``[prompt, response]`` pairs (Alpaca, ms-swift)."""
+    if not history:  # none, or empty (a CSV cell)
+        return []
+    if not isinstance(history, list):
+        raise FieldError(
+            field, f"expected a list of [prompt, response] pairs, got {_describe(history)}"
+        )
+    turns: list[Turn] = []
+    for i, pair in enumerate(history):
+        where = f"{field}.{i}"
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise FieldError(where, "expected a [prompt, response] pair")
+        turns.append(Turn("user", as_text(pair[0], f"{where}.0"), f"{where}.0"))
+        turns.append(Turn("assistant", as_text(pair[1], f"{where}.1"), f"{where}.1"))
     return turns
 
 
@@ -293,31 +306,56 @@ def _message_content(message: Mapping[str, Any], role: str, where: str) -> list[
 
 
 def _read_sharegpt(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
-    return _message_turns(_field(record, "conversations"), "conversations")
+    if "conversations" not in record and isinstance(record.get("conversation"), list):
+        return _round_turns(record["conversation"], "conversation")
+    return _message_turns(field_value(record, "conversations"), "conversations")
+
+
+def _round_turns(rounds: list[Any], field: str) -> list[Turn]:
+    """ms-swift's ShareGPT: ``conversation: [{"human": ..., "assistant": ...}, ...]``."""
+    turns: list[Turn] = []
+    for i, pair in enumerate(rounds):
+        where = f"{field}.{i}"
+        if not isinstance(pair, Mapping):
+            raise FieldError(
+                where, f"expected a {{human, assistant}} object, got {_describe(pair)}"
+            )
+        for key, role in (("human", "user"), ("assistant", "assistant")):
+            if key in pair:
+                turns.append(Turn(role, as_text(pair[key], f"{where}.{key}"), f"{where}.{key}"))
+    return turns
 
 
 def _read_messages(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
-    return _message_turns(_field(record, "messages"), "messages")
+    turns = _message_turns(field_value(record, "messages"), "messages")
+    rejected = record.get("rejected_response")
+    if isinstance(rejected, str):  # ms-swift's preference data: the last answer is the chosen one
+        turns.append(Turn("assistant", rejected, "rejected_response"))
+    return turns
 
 
 def _read_pairs(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
     assert shape.prompt_field and shape.response_field
     p, r = shape.prompt_field, shape.response_field
+    # query/response records (ms-swift, ChatGLM) carry the earlier rounds in a history list
     return [
-        Turn("user", as_text(_field(record, p), p), p),
-        Turn("assistant", as_text(_field(record, r), r), r),
+        *history_turns(record.get("history"), "history"),
+        Turn("user", as_text(field_value(record, p), p), p),
+        Turn("assistant", as_text(field_value(record, r), r), r),
     ]
 
 
 def _read_preference(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
     turns: list[Turn] = []
     if shape.prompt_field:
-        prompt = _field(record, shape.prompt_field)
+        prompt = field_value(record, shape.prompt_field)
         if isinstance(prompt, list):
             turns = _message_turns(prompt, shape.prompt_field)
         else:
             turns = [Turn("user", as_text(prompt, shape.prompt_field), shape.prompt_field)]
-    answers = {name: _answer_turns(_field(record, name), name) for name in ("chosen", "rejected")}
+    answers = {
+        name: _answer_turns(field_value(record, name), name) for name in ("chosen", "rejected")
+    }
     if not shape.prompt_field:
         # conversational preference data repeats the prompt inside chosen and rejected: the
         # shared leading turns are the prompt, what follows are the two answers
@@ -388,7 +426,7 @@ def detect_shape(
 def _guess_format(record: Mapping[str, Any]) -> str:
     if "chosen" in record and "rejected" in record:
         return "preference"
-    if isinstance(record.get("conversations"), list):
+    if isinstance(record.get("conversations") or record.get("conversation"), list):
         return "sharegpt"
     if isinstance(record.get("messages"), list):
         return "messages"

@@ -144,6 +144,8 @@ class CheckResult:
     findings: list[Finding]
     more: int = 0
     skipped: int = 0
+    #: The statistics of all files, as ``audit`` counts them (``run_check(statistics=True)``).
+    stats: Any = None
 
     @property
     def results(self) -> list[RuleResult]:
@@ -247,6 +249,13 @@ class CheckPlan:
     sources: list[tuple[Source, list[Rule]]]
     max_findings: int
 
+    @property
+    def zh_share(self) -> ShareRange | None:
+        """The bounds on the Chinese share when every file has the same ones, else None."""
+        ranges = [[r.limit for r in rules if r.kind == "zh_share"] for _, rules in self.sources]
+        first = ranges[0] if ranges else []
+        return first[0] if len(first) == 1 and all(r == first for r in ranges) else None
+
 
 def plan_check(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -256,16 +265,18 @@ def plan_check(
     zh_share: ShareRange | str | float | Sequence[float] | None = None,
     max_findings: int | None = None,
     config: str | os.PathLike[str] | bool | None = None,
+    registry: Any = None,
     **options: Any,
 ) -> CheckPlan:
-    """The sources and rules of :func:`check`, from its arguments and the settings files."""
+    """The sources and rules of :func:`check`, from its arguments and the settings files
+    (with a ``registry``, :class:`langaudit.registry.Registry`, the files of its datasets)."""
     from . import settings as st
 
     AuditConfig.from_options(**options)  # unknown options and bad values, before any reading
     given = _given_rules(max_rate, max_count, zh_share)
     given.update({k: v for k, v in options.items() if v is not None})
     inputs = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    resolved = st.for_inputs(inputs, given, config)
+    resolved = st.for_inputs(inputs, given, config, registry)
     limit = max_findings
     if limit is None:
         limit = resolved[0][1].get("max_lines", MAX_FINDINGS) if resolved else MAX_FINDINGS
@@ -280,21 +291,26 @@ def run_check(
     plan: CheckPlan,
     log: ScanLog | None = None,
     progress: Callable[[Source, int], None] | None = None,
+    statistics: bool = False,
 ) -> CheckResult:
-    """Scan the sources of ``plan`` and hold each to its rules."""
+    """Scan the sources of ``plan`` and hold each to its rules; with ``statistics``, count
+    all files as ``audit`` does, into the result's ``stats`` (for ``--baseline``)."""
+    from .report import AuditStats
+
     log = log if log is not None else ScanLog()
+    stats = AuditStats(examples=0) if statistics else None
     limit = plan.max_findings
     files: list[FileCheck] = []
     findings: list[Finding] = []
     more = 0
     for src, rules in plan.sources:
-        file, candidates = _check_source(src, src.config, rules, limit, log, progress)
+        file, candidates = _check_source(src, src.config, rules, limit, log, progress, stats)
         files.append(file)
         failing = {r.rule.name for r in file.results if not r.ok}
         shown = [f for f in candidates if f.flag in failing][: max(limit - len(findings), 0)]
         findings += shown
         more += sum(file.flags[name] for name in failing if name in FLAGS) - len(shown)
-    return CheckResult(files, findings, more, log.skipped)
+    return CheckResult(files, findings, more, log.skipped, stats)
 
 
 def _given_rules(
@@ -331,16 +347,22 @@ def _check_source(
     keep: int,
     log: ScanLog,
     progress: Callable[[Source, int], None] | None,
+    stats: Any = None,
 ) -> tuple[FileCheck, list[Finding]]:
     """Scan one source: its counts, and up to ``keep`` findings of each flag (which of them
-    are shown depends on the rules that fail, known only at the end)."""
+    are shown depends on the rules that fail, known only at the end); its batches are added
+    to ``stats`` (an AuditStats) when given."""
     file = FileCheck(src.name)
+    if stats is not None:
+        stats.add_source(src.name)
     lines: dict[int, int] = {}
     candidates: list[Finding] = []
     kept: Counter[str] = Counter()
     watched = src.with_items(lambda items: _remember_lines(items, lines))
     for entries, batch in scan_source_with_turns(watched, cfg, log):
         file.records += batch.num_rows
+        if stats is not None:
+            stats.add_batch(batch)
         responses = Counter(batch.column("response_lang").to_pylist())
         file.zh += responses["zh"]
         file.known += sum(c for lang, c in responses.items() if lang not in (None, "und"))
@@ -355,6 +377,8 @@ def _check_source(
         if progress is not None:
             progress(src, batch.num_rows)
     file.skipped = log.skipped_by_source.get(src.name, 0)
+    if stats is not None:
+        stats.add_skipped(src.name, file.skipped)
     file.evaluate(rules)
     return file, candidates
 

@@ -91,6 +91,8 @@ class Source:
         #: The AuditConfig of this source's config file (see langaudit.settings), which takes
         #: the place of the one a scan is called with; None to use that one.
         self.config: Any = None
+        #: The name of the registry dataset the source belongs to (see langaudit.registry).
+        self.dataset: str | None = None
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self._items)
@@ -102,7 +104,7 @@ class Source:
         """This source with its items (parsed or not) passed through ``watch``."""
         unparsed = None if self.unparsed is None else watch(self.unparsed)
         source = Source(self.name, self.kind, watch(self), self.size, self.position, unparsed)
-        source.config = self.config
+        source.config, source.dataset = self.config, self.dataset
         return source
 
     def __repr__(self) -> str:
@@ -115,7 +117,12 @@ class Source:
 
 def open_path(path: str | os.PathLike[str]) -> list[Source]:
     """The sources in a path: one per file, one per split of a Hugging Face folder, one per data
-    file of any other directory (metadata such as ``dataset_info.json`` left out)."""
+    file of any other directory (metadata such as ``dataset_info.json`` left out), one per
+    split of a Hugging Face Hub dataset ``hf:OWNER/NAME[:CONFIG][@SPLIT]`` (see langaudit.hub)."""
+    if isinstance(path, str) and path.startswith("hf:"):
+        from .hub import open_hub
+
+        return open_hub(path)
     p = Path(path)
     name = os.fspath(path)
     if p.is_dir():
@@ -403,7 +410,8 @@ _REGISTRY_KEYS = frozenset({"file_name", "hf_hub_url"})
 def _object_error(name: str, keys: list[str], registry: bool) -> InputError:
     shown = ", ".join(map(repr, keys[:8]))
     hint = (
-        "this is a LLaMA-Factory dataset registry, not a dataset: pass the data files it names"
+        "this is a LLaMA-Factory dataset registry, not a dataset: read its datasets with "
+        "--registry FILE [NAME...]"
         if registry
         else "if the records sit under one key, extract them, e.g. jq '.data' FILE"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import ShareRange
 from .engine import Entries
+from .fingerprints import FlaggedRecords
 from .judge import FLAGS
 from .output import derived_name
 from .reasons import RECORD_COLUMNS, explain
@@ -116,6 +117,7 @@ class AuditStats:
         self.implicit_mismatch = 0  # lang_mismatch where the expectation is the prompt's language
         self.histograms = {name: np.zeros(HISTOGRAM_BINS, np.int64) for name in HISTOGRAMS}
         self.worst: dict[str, list[Example]] = {flag: [] for flag in FLAGS}
+        self.flagged_records = FlaggedRecords()  # for the differences between two reports
 
     # -----------------------------------------------------------------------------------------
     # Building
@@ -151,6 +153,7 @@ class AuditStats:
         self.flags.update(flag_counts)
         flagged_rows = np.asarray(pc.list_value_length(flags).to_numpy(zero_copy_only=False)) > 0
         self.flagged += int(flagged_rows.sum())
+        self.flagged_records.add_batch(batch)
         implicit = _implicit_mismatches(batch)
         self.implicit_mismatch += len(implicit)
         if one_source:
@@ -230,6 +233,7 @@ class AuditStats:
         self.implicit_mismatch += other.implicit_mismatch
         for name in HISTOGRAMS:
             self.histograms[name] += other.histograms[name]
+        self.flagged_records.merge(other.flagged_records)
         self.examples = max(self.examples, other.examples)
         for flag in FLAGS:
             merged = sorted([*self.worst[flag], *other.worst[flag]], key=Example.key)
@@ -316,6 +320,7 @@ class AuditStats:
                 **{name: self.histograms[name].tolist() for name in HISTOGRAMS},
             },
             "examples": {flag: [e.to_dict() for e in self.worst[flag]] for flag in FLAGS},
+            "flagged_records": self.flagged_records.to_list(),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -499,16 +504,31 @@ class Report:
         self.zh_target = zh_target
         #: The settings files (pyproject.toml / langaudit.toml) the audit's inputs were read with.
         self.config_files: list[str] = []
+        #: The LLaMA-Factory registry the inputs were declared in (langaudit.registry.Registry),
+        #: and the dataset of each source; None and empty without one.
+        self.registry: Any = None
+        self.datasets: dict[str, str] = {}
+        #: The report this one is compared with (a langaudit.diff.Baseline), or None.
+        self.baseline: Any = None
 
     @property
     def recommendations(self) -> list[Recommendation]:
-        return recommend(self.stats, self.inputs, self.options, self.zh_target)
+        registered = {}
+        if self.registry is not None:
+            # rewrite --registry NAME takes a dataset of one file (a folder's files: by path)
+            single = {d.name for d in self.registry.audited if len(d.files) == 1}
+            registered = {
+                src: (self.registry.path, name)
+                for src, name in self.datasets.items()
+                if name in single
+            }
+        return recommend(self.stats, self.inputs, self.options, self.zh_target, registered)
 
     @property
     def summary(self) -> dict[str, Any]:
         from . import __version__
 
-        return {
+        summary: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "langaudit_version": __version__,
             "inputs": self.inputs,
@@ -516,13 +536,47 @@ class Report:
             "options": {
                 k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options.items()
             },
-            **self.stats.to_dict(),
+            **self._stats(),
             "recommendations": [r.to_dict() for r in self.recommendations],
         }
+        if self.baseline is not None:
+            summary["baseline"] = self.baseline.compare(summary, self.zh_target)
+        else:
+            summary["baseline"] = None
+        return summary
+
+    def _stats(self) -> dict[str, Any]:
+        """The statistics, each source with its dataset, and the registry's datasets with
+        their totals (see docs/audit-json.md)."""
+        stats = self.stats.to_dict()
+        for src in stats["sources"]:
+            src["dataset"] = self.datasets.get(src["source"])
+        registry = None
+        if self.registry is not None:
+            datasets = []
+            for dataset in self.registry.datasets:
+                totals = SourceTotals()
+                for name, t in self.stats.sources.items():
+                    if self.datasets.get(name) == dataset.name:
+                        totals.add(t)
+                datasets.append(
+                    {
+                        **dataset.to_dict(),
+                        "records": totals.records,
+                        "skipped_records": totals.skipped,
+                        "flagged": totals.flagged,
+                        "flagged_rate": _rate(totals.flagged, totals.records),
+                        "flags": {flag: totals.flags.get(flag, 0) for flag in FLAGS},
+                    }
+                )
+            registry = {"path": self.registry.path, "datasets": datasets}
+        position = list(stats).index("sources") + 1
+        items = list(stats.items())
+        return dict([*items[:position], ("registry", registry), *items[position:]])
 
     def to_json(self, path: str | Path | None = None, indent: int | None = 2) -> str:
         """The report as JSON (written atomically to ``path`` when given)."""
-        text = json.dumps(self.summary, ensure_ascii=False, indent=indent) + "\n"
+        text = json_text(self.summary, indent) + "\n"
         if path is not None:
             from .output import write_text_atomic
 
@@ -547,6 +601,28 @@ class Report:
         print_report(self.summary, console, width)
 
 
+def json_text(summary: dict[str, Any], indent: int | None = 2) -> str:
+    """``summary`` as JSON; indented, but each row of ``flagged_records`` on one line (there
+    may be millions: one number or string per line would triple the size and the time)."""
+    groups = summary.get("flagged_records") or []
+    if indent is None or not groups:
+        return json.dumps(summary, ensure_ascii=False, indent=indent)
+    import uuid
+
+    import orjson
+
+    token = uuid.uuid4().hex
+    slots = [{**g, "records": f"{token}-{k}"} for k, g in enumerate(groups)]
+    text = json.dumps({**summary, "flagged_records": slots}, ensure_ascii=False, indent=indent)
+    pad = "\n" + " " * (4 * indent)
+    for k, group in enumerate(groups):
+        # rows are [index, "fingerprint", [flags]]: "]],[" is only ever between two rows
+        rows = orjson.dumps(group["records"]).decode()[1:-1].replace("]],[", "]]," + pad + "[")
+        inner = f"[{pad}{rows}\n{' ' * (3 * indent)}]" if rows else "[]"
+        text = text.replace(f'"{token}-{k}"', inner, 1)
+    return text
+
+
 # ---------------------------------------------------------------------------------------------
 # Recommendations
 
@@ -561,15 +637,18 @@ def recommend(
     inputs: Sequence[str],
     options: dict[str, Any],
     zh_target: ShareRange | None = None,
+    registered: dict[str, tuple[str, str]] | None = None,
 ) -> list[Recommendation]:
     """The fixes the findings call for, most important first, each with the command for every
-    file it concerns."""
+    file it concerns (``registered``: the registry and dataset name of registry sources, which
+    ``rewrite --registry`` reads as declared)."""
     flags = stats.flags
     out: list[Recommendation] = []
 
     def commands(count: Callable[[SourceTotals], int], *args: str) -> list[str]:
         files = [name for name, t in stats.sources.items() if count(t)]
-        return _rewrite_commands(_targets(files, inputs), options, list(args))
+        targets = _targets(files, inputs, registered or {})
+        return _rewrite_commands(targets, options, list(args), registered)
 
     implicit = stats.implicit_mismatch
     explicit = max(flags["lang_mismatch"] - implicit, 0)
@@ -716,14 +795,16 @@ def _s(n: int) -> str:
 _CARRIED = ("format", "prompt_field", "response_field", "system_field", "expect", "strictness")
 
 
-def _targets(files: Sequence[str], inputs: Sequence[str]) -> list[str]:
-    """What ``rewrite`` takes for these sources: the file itself, or for a split of a Hugging
-    Face folder the folder given as input; ``INPUT`` for data that is not in files (records in
-    memory, a Ray dataset)."""
+def _targets(
+    files: Sequence[str], inputs: Sequence[str], registered: Mapping[str, Any] = {}
+) -> list[str]:
+    """What ``rewrite`` takes for these sources: the file itself (or its registry dataset), or
+    for a split of a Hugging Face folder the folder given as input; ``INPUT`` for data that is
+    not in files (records in memory, a Ray dataset)."""
     out: list[str] = []
     for name in files:
         target: str | None = name
-        if not Path(name).is_file():
+        if name not in registered and not Path(name).is_file():
             target = next((i for i in inputs if name.startswith(i.rstrip("/") + "/")), None)
         if target is not None and target not in out:
             out.append(target)
@@ -731,9 +812,13 @@ def _targets(files: Sequence[str], inputs: Sequence[str]) -> list[str]:
 
 
 def _rewrite_commands(
-    targets: Sequence[str], options: dict[str, Any], args: list[str]
+    targets: Sequence[str],
+    options: dict[str, Any],
+    args: list[str],
+    registered: dict[str, tuple[str, str]] | None = None,
 ) -> list[str]:
-    """``langaudit rewrite`` for each target, judging as the audit did (same options)."""
+    """``langaudit rewrite`` for each target, judging as the audit did (same options); a
+    registry dataset's file by the registry and the dataset's name."""
     carried: list[str] = []
     for name in _CARRIED:
         value = options.get(name)
@@ -745,7 +830,10 @@ def _rewrite_commands(
     for path in targets:
         rejects = ["--rejects", derived_name(path, "rejects", ".jsonl")] if "--drop" in args else []
         output = derived_name(path, "fixed")
+        where = [path]
+        if registered and path in registered:
+            where = ["--registry", *registered[path]]
         out.append(
-            shlex.join(["langaudit", "rewrite", path, "-o", output, *args, *rejects, *carried])
+            shlex.join(["langaudit", "rewrite", *where, "-o", output, *args, *rejects, *carried])
         )
     return out

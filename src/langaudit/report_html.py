@@ -10,6 +10,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from . import diff
+
+#: Newly failing records listed in the section on the changes since a baseline.
+HTML_RECORDS = 100
 _PALETTE = ("#3b6fb6", "#d9822b", "#5a9e5a", "#b8473e", "#7d5ba6", "#8c6d46", "#c25f9c", "#6b7b8c")
 
 
@@ -35,6 +39,8 @@ def render_html(summary: dict[str, Any]) -> str:
             },
         },
         segments=_segments,
+        diff=diff,
+        html_records=HTML_RECORDS,
     )
 
 

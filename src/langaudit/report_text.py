@@ -54,8 +54,14 @@ def render(summary: dict[str, Any]) -> list[Any]:
     )
     if summary["skipped"]:
         head.append(f", {summary['skipped']:,} unreadable skipped", "yellow")
+    limit, seed = summary["options"].get("limit"), summary["options"].get("sample_seed")
+    if limit:
+        sampled = f"sample of {limit:,} (seed {seed})" if seed is not None else f"first {limit:,}"
+        head.append(f"; {sampled} per input", "yellow")
     parts: list[Any] = [head, ""]
     parts.append(_flags(summary))
+    if summary.get("registry"):
+        parts.append(_datasets(summary["registry"]))
     if files > 1 or summary["skipped"]:
         parts.append(_sources(summary))
     parts.append(_languages(summary))
@@ -64,6 +70,11 @@ def render(summary: dict[str, Any]) -> list[Any]:
     parts.append(_histograms(summary))
     parts.extend(_examples(summary))
     parts.extend(_recommendations(summary))
+    if summary.get("baseline"):
+        from .diff_text import render_diff
+
+        title = f"Changes since baseline {escape(summary['baseline']['old']['report'] or '')}"
+        parts.extend(render_diff(summary["baseline"], title=title))
     return parts
 
 
@@ -90,6 +101,9 @@ def _flags(summary: dict[str, Any]) -> Table:
 
 def _sources(summary: dict[str, Any]) -> Table:
     table = Table(title="Files", title_justify="left")
+    grouped = bool(summary.get("registry"))
+    if grouped:
+        table.add_column("dataset", overflow="fold", max_width=20)
     table.add_column("file", overflow="fold", max_width=40)
     table.add_column("records", justify="right")
     table.add_column("skipped", justify="right")
@@ -98,6 +112,7 @@ def _sources(summary: dict[str, Any]) -> Table:
     for src in summary["sources"]:
         flags = ", ".join(f"{k} {v}" for k, v in src["flags"].items() if v) or "-"
         table.add_row(
+            *([escape(src["dataset"] or "-")] if grouped else []),
             escape(src["source"]),
             f"{src['records']:,}",
             f"{src['skipped']:,}",
@@ -105,6 +120,41 @@ def _sources(summary: dict[str, Any]) -> Table:
             flags,
         )
     return table
+
+
+def _datasets(registry: dict[str, Any]) -> Table:
+    table = Table(title=f"Datasets of {escape(registry['path'])}", title_justify="left")
+    table.add_column("dataset", overflow="fold", max_width=28)
+    table.add_column("records", justify="right")
+    table.add_column("flagged", justify="right")
+    table.add_column("flags", overflow="fold")
+    skipped: dict[str, list[str]] = {}
+    for d in registry["datasets"]:
+        if d["status"] == "skipped":
+            skipped.setdefault(d["skipped_kind"], []).append(d["name"])
+            continue
+        parts = [f"{k} {v}" for k, v in d["flags"].items() if v]
+        if d["skipped_records"]:
+            parts.append(f"{d['skipped_records']:,} unreadable skipped")
+        flags = ", ".join(parts) or "-"
+        flagged = f"{d['flagged']:,} ({_pct(d['flagged_rate'])})"
+        table.add_row(escape(d["name"]), f"{d['records']:,}", flagged, flags)
+    for kind, names in skipped.items():
+        listed = ", ".join(names[:SKIPPED_NAMES])
+        if len(names) > SKIPPED_NAMES:
+            listed += f" and {len(names) - SKIPPED_NAMES} more"
+        why = Text(f"{_SKIPPED_WHY.get(kind, kind)}: {listed}", "dim")
+        table.add_row(f"{len(names)} skipped", "-", "-", why)
+    return table
+
+
+#: Skipped datasets of a registry are named, this many per kind, in the terminal.
+SKIPPED_NAMES = 6
+_SKIPPED_WHY = {
+    "remote": "not local (Hub, script or cloud)",
+    "missing": "no such file",
+    "pretraining": "pre-training text",
+}
 
 
 def _languages(summary: dict[str, Any]) -> Table:

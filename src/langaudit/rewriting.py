@@ -170,6 +170,10 @@ def rewrite(
     _check_prefix(prefix)
     dropped = _flags(drop)
     name = os.fspath(input)
+    if name.startswith("hf:"):
+        from .hub import not_rewritable
+
+        raise not_rewritable(name)
     AuditConfig.from_options(**options)  # unknown options and bad values, before any reading
     given = {k: v for k, v in options.items() if v is not None}
     # only a share asked for here rebalances: a settings file's zh-share bounds are check's
@@ -455,6 +459,7 @@ def _write(
                     edit.turns,
                     edit.lang,
                     system=edit.system,
+                    declared=shape.declared,
                 )
                 if edited is not value:
                     value, raw = edited, None

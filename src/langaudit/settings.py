@@ -411,12 +411,20 @@ def for_inputs(
     inputs: Iterable[str | os.PathLike[str]],
     given: Mapping[str, Any],
     config: str | os.PathLike[str] | bool | None = None,
+    registry: Any = None,
 ) -> list[tuple[Any, dict[str, Any], Settings]]:
     """The sources of the inputs (one per file of a folder, per split of a Hugging Face
     folder), each with its options and the settings they come from: its config file's
     (``config``: a path to use for every input, None to find the nearest, False for none),
-    then the ``given`` ones on top. Each source's ``config`` is set to its AuditConfig."""
+    then the ``given`` ones on top. Each source's ``config`` is set to its AuditConfig.
+
+    With a ``registry`` (:class:`langaudit.registry.Registry`), the inputs are the files of
+    its datasets, each read with its dataset's declared shape; ``source.dataset`` names it."""
+    from .hub import is_spec, settings_path
     from .io import open_path
+
+    if registry is not None:
+        return _registered(registry, given, config)
 
     fixed: Settings | None = None
     if config is False:
@@ -427,7 +435,9 @@ def for_inputs(
     read: set[str] = set()
     out = []
     for path in inputs:
-        settings = fixed if fixed is not None else find(path, seen)
+        # a Hub dataset is in no folder: the current directory's settings apply to it
+        here = settings_path(path) if is_spec(path) else path
+        settings = fixed if fixed is not None else find(here, seen)
         for src in open_path(path):
             real = os.path.realpath(src.name)
             if real in read:  # the same file given twice (a.jsonl ./a.jsonl) is read once
@@ -437,5 +447,37 @@ def for_inputs(
             where = src.name if src.name != os.fspath(path) and os.path.isfile(src.name) else path
             options = merge_options(settings.options_for(where), given)
             src.config = audit_config(options)
+            out.append((src, options, settings))
+    return out
+
+
+def _registered(
+    registry: Any, given: Mapping[str, Any], config: str | os.PathLike[str] | bool | None
+) -> list[tuple[Any, dict[str, Any], Settings]]:
+    """:func:`for_inputs` for the datasets of a registry."""
+    from dataclasses import replace
+
+    clash = [
+        k for k in ("format", "prompt_field", "response_field", "system_field") if given.get(k)
+    ]
+    if clash:
+        option = "--" + clash[0].replace("_", "-")
+        raise UsageError(
+            f"{option} cannot be used with --registry",
+            f"{registry.path} declares how each dataset is read (formatting, columns, tags)",
+        )
+    audited = registry.audited
+    if not audited:
+        skipped = "; ".join(f"{d.name}: {d.skipped}" for d in registry.datasets)
+        raise UsageError(f"{registry.path}: no local dataset to read ({skipped})")
+    shared = {f for d in audited for f in d.files}
+    shared = {f for f in shared if sum(f in d.files for d in audited) > 1}
+    out = []
+    for dataset in audited:
+        for src, options, settings in for_inputs(dataset.files, given, config):
+            src.config = replace(src.config, shape=dataset.declared.shape)
+            src.dataset = dataset.name
+            if src.name in shared:  # one file in two datasets: read with each declaration
+                src.name = f"{src.name} ({dataset.name})"
             out.append((src, options, settings))
     return out

@@ -38,11 +38,14 @@ def tag_record(
     turn_langs: Mapping[int, tuple[str, str | None]],
     lang: str | None,
     system: bool = True,
+    declared: Any = None,
 ) -> dict[str, Any]:
     """A copy of the record ``value`` (read as ``turns``, of shape ``fmt``) with ``tags``:
     the user turns of ``turn_langs`` (position -> (language of the answer, language of the
     prompt)) get an instruction and/or ``prefix``; ``lang`` goes to the ``lang`` column and,
-    when ``system``, to the system prompt. The record itself comes back when nothing changed."""
+    when ``system``, to the system prompt (where ``declared``, a registry dataset's
+    :class:`langaudit.registry.Declared`, reads it). The record itself comes back when nothing
+    changed."""
     record = copy.deepcopy(value)
     names = language_names()
     for position, (answer, prompt_lang) in sorted(turn_langs.items()):
@@ -63,7 +66,7 @@ def tag_record(
     if "column" in tags and lang is not None:
         record[LANG_COLUMN] = lang
     if "system" in tags and lang is not None and system:
-        _system(record, turns, fmt, lang, names)
+        _system(record, turns, fmt, lang, names, declared)
     return record if record != value else value
 
 
@@ -96,6 +99,7 @@ def _system(
     fmt: str,
     lang: str,
     names: dict[str, dict[str, str]],
+    declared: Any = None,
 ) -> None:
     prompt = next((t for t in turns if t.role == "user"), None)
     chinese = prompt is not None and _looks_chinese(prompt.text) and lang in names["zh"]
@@ -107,6 +111,9 @@ def _system(
     existing = next((t for t in turns if t.role == "system"), None)
     if existing is not None:
         _set_text(record, existing.field, existing.text, _append(existing.text, instruction))
+        return
+    if declared is not None:
+        declared.add_system(record, instruction)
         return
     messages = record.get("messages") if fmt == "messages" else None
     if isinstance(messages, list) and messages and isinstance(messages[0], dict):

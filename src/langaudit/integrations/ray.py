@@ -169,12 +169,13 @@ def _in_order(parts: ray.data.Dataset) -> Iterator[tuple[int, Any]]:
 
 
 def _shifted(part: AuditStats, offset: int) -> AuditStats:
-    """``part`` with its examples numbered from ``offset`` instead of 0."""
+    """``part`` with its examples and flagged records numbered from ``offset`` instead of 0."""
     if offset:
         part.worst = {
             flag: [dataclasses.replace(e, index=e.index + offset) for e in kept]
             for flag, kept in part.worst.items()
         }
+        part.flagged_records.shift(offset)
     return part
 
 
