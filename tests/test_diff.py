@@ -591,3 +591,26 @@ class _Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._text is not None:
             self._text.append(data)
+
+
+def test_reports_made_with_other_options_get_a_note(reports: Path) -> None:
+    audit_json("new.jsonl", "strict.json", "--strictness", "strict", "--limit", "3")
+    result = run("diff", "new.json", "strict.json")
+    assert result.exit_code == 0
+    assert "other options (limit: not given -> 3; strictness: not given -> strict)" in " ".join(
+        result.stdout.split()
+    )
+    checked = run("check", "new.jsonl", "--baseline", "new.json", "--strictness", "strict")
+    assert "other options (strictness: not given -> strict)" in checked.stdout
+    same = run("check", "new.jsonl", "--baseline", "new.json")
+    assert "other options" not in same.stdout
+
+
+def test_a_damaged_matrix_is_an_error_not_a_traceback(reports: Path) -> None:
+    damaged = json.loads(Path("new.json").read_text(encoding="utf-8"))
+    damaged["matrix"]["counts"] = []
+    Path("damaged.json").write_text(json.dumps(damaged), encoding="utf-8")
+    result = run("diff", "old.json", "damaged.json", "--html", "d.html")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("damaged.json: cannot show it as a page: damaged report")
+    assert not Path("d.html").exists()

@@ -994,3 +994,16 @@ def test_ms_swift_formats_read_every_turn(name: str) -> None:
     assert texts[1:] == expected
     for turn in turns:  # every field path leads back to its text (rewrite writes through them)
         assert as_text(get_path(record, turn.field), turn.field) == turn.text
+
+
+def test_ms_swift_preference_and_broken_rounds() -> None:
+    record = {**_SWIFT["query-response"], "rejected_response": "I am a language model."}
+    turns = detect_shape(record).turns(record)
+    assert (turns[-1].role, turns[-1].field) == ("assistant", "rejected_response")
+    with pytest.raises(FieldError) as err:
+        detect_shape(record).turns({**record, "rejected_response": {"score": 1}})
+    assert err.value.field == "rejected_response"
+    broken = {"conversation": [{"user": "你好", "bot": "你好！"}]}
+    with pytest.raises(FieldError) as err:
+        detect_shape(broken).turns(broken)
+    assert err.value.field == "conversation.0"

@@ -498,3 +498,13 @@ def test_datasets_is_imported_only_for_hf_inputs(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
     )
     assert proc.stdout.splitlines()[-1] == "False False", proc.stderr
+
+
+def test_outputs_never_go_into_a_local_folder_read_through_hf(repo: Path) -> None:
+    train = repo / "data" / "train-00000-of-00001.jsonl"
+    before = train.read_bytes()
+    for command in (["scan", "-o", str(train)], ["audit", "--json", str(repo / "r.json")]):
+        result = run(command[0], f"hf:{repo}", *command[1:])
+        assert result.exit_code == 2, result.output
+        assert "input" in result.stderr and "Traceback" not in result.stderr
+    assert train.read_bytes() == before and not (repo / "r.json").exists()

@@ -395,7 +395,7 @@ def test_rewrite_writes_where_training_reads(registry: Path, tmp_path: Path) -> 
         "--tag", "system", "--tag-when", "always",
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "declares no system column" in result.stderr
+    assert "dataset 'prefs_alpaca' declares no system column" in result.stderr
     assert '"system": "system" to its columns' in result.stderr
     assert not (tmp_path / "p.json").exists()
 
@@ -457,3 +457,96 @@ def test_workers_read_registry_datasets_as_one_process_does(tmp_path: Path) -> N
         outputs.append({k: v for k, v in report.items() if k != "langaudit_version"})
     assert outputs[0] == outputs[1]
     assert outputs[0]["flags"]["lang_mismatch"]["count"] == 1500
+
+
+def test_a_file_two_datasets_read_is_read_once(registry: Path, tmp_path: Path) -> None:
+    info = json.loads(registry.read_text())
+    info["qa_again"] = {**info["qa_custom"], "columns": {"prompt": "question", "response": "reply"}}
+    registry.write_text(json.dumps(info))
+    report = audit_json(registry, tmp_path, "--on-error", "skip")
+    again = next(d for d in report["registry"]["datasets"] if d["name"] == "qa_again")
+    assert again["skipped_kind"] == "shared" and "as 'qa_custom' does" in again["reason"]
+    qa = str(registry.parent / "qa_custom.jsonl")
+    assert [s["dataset"] for s in report["sources"] if s["source"] == qa] == ["qa_custom"]
+    result = run("audit", "--registry", str(registry), "qa_custom", "qa_again")
+    assert result.exit_code == 2 and "both read" in result.stderr
+    assert run("audit", "--registry", str(registry), "qa_again", "-q").exit_code == 0
+
+
+def test_a_folder_llamafactory_cannot_load_is_named(registry: Path) -> None:
+    (registry.parent / "parts" / ".DS_Store").write_bytes(b"\0\0")
+    result = run("audit", "--registry", str(registry), "folder_alpaca")
+    assert result.exit_code == 2
+    assert "LLaMA-Factory cannot load '.DS_Store'" in result.stderr
+    result = run("check", "--registry", str(registry), "qa_custom", "--on-error", "skip")
+    assert result.exit_code in (0, 1)  # not asked for: not read, no error
+    everything = run("check", "--registry", str(registry), "--on-error", "skip")
+    assert "that LLaMA-Factory cannot load: folder_alpaca" in everything.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "--json", "{registry}"],
+        ["audit", "--json", "{data}/gone.json"],  # declared, even if missing
+        ["audit", "--html", "{data}/parts/new.html"],  # inside a dataset's folder
+        ["scan", "-o", "{data}/chat_tags.jsonl"],  # another dataset's file
+        ["check", "--on-error", "skip", "--bad-lines", "{data}/chat_tags.jsonl"],
+    ],
+)
+def test_outputs_never_overwrite_the_registry_or_its_files(
+    registry: Path, command: list[str]
+) -> None:
+    before = {p: p.read_bytes() for p in registry.parent.rglob("*") if p.is_file()}
+    args = [a.format(registry=registry, data=registry.parent) for a in command]
+    result = run(*args[:1], "--registry", str(registry), "qa_custom", *args[1:])
+    assert result.exit_code == 2, result.output
+    assert "would overwrite an input" in result.stderr or "inside the input" in result.stderr
+    assert {p: p.read_bytes() for p in registry.parent.rglob("*") if p.is_file()} == before
+
+
+def test_rewrite_protects_the_registry_and_takes_a_folders_file(
+    registry: Path, tmp_path: Path
+) -> None:
+    data = registry.parent
+    for output in (str(registry), str(data / "prefs_sharegpt.json")):
+        result = run("rewrite", "--registry", str(registry), "prefs_alpaca", "-o", output)
+        assert result.exit_code == 2 and "would overwrite an input" in result.stderr
+    result = run("rewrite", "--registry", str(registry), "prefs_alpaca", "-o",
+                 str(tmp_path / "p.json"), "--rejects", str(data / "corpus.jsonl"))  # fmt: skip
+    assert result.exit_code == 2 and "rejects file would overwrite" in result.stderr
+    # a folder's file, named by its path, is read as its dataset declares; outputs stay out of
+    # the folder (training reads all of it)
+    part = str(data / "parts" / "b.jsonl")
+    inside = run(
+        "rewrite", "--registry", str(registry), part, "-o", str(data / "parts" / "x.jsonl")
+    )
+    assert inside.exit_code == 2 and "inside the input directory" in inside.stderr
+    out = data / "parts.b.fixed.jsonl"
+    result = run("rewrite", "--registry", str(registry), part, "-o", str(out), "--tag", "column",
+                 "--tag-when", "always", "-q")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert json.loads(out.read_text("utf-8"))["lang"] == "en"
+    # and that is the command the audit recommends for it
+    report = audit_json(registry, tmp_path, "folder_alpaca", "--expect", "zh")
+    commands = [c for r in report["recommendations"] for c in r["commands"]]
+    assert any(
+        c.startswith(
+            f"langaudit rewrite --registry {registry} {part} -o {data}/parts.b.fixed.jsonl"
+        )
+        for c in commands
+    ), commands
+
+
+def test_the_python_api_reads_a_registry_as_the_cli_does(registry: Path, tmp_path: Path) -> None:
+    import langaudit
+
+    reg = langaudit.read_registry(registry, ["qa_custom", "folder_alpaca"])
+    report = langaudit.audit(reg, expect="zh", keep_table=False)
+    cli = audit_json(registry, tmp_path, "qa_custom", "folder_alpaca", "--expect", "zh")
+    summary = json.loads(report.to_json())
+    for key in ("registry", "sources", "flags", "inputs", "options"):
+        assert summary[key] == cli[key], key
+    assert summary["registry"]["datasets"][1]["flags"]["lang_mismatch"] == 1  # expect applied
+    table = langaudit.scan(reg)
+    assert table.num_rows == 7 and set(table.column("format").to_pylist()) == {"alpaca"}

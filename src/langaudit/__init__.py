@@ -21,6 +21,7 @@ __all__ = [
     "__version__",
     "audit",
     "check",
+    "read_registry",
     "result_schema",
     "rewrite",
     "scan",
@@ -36,6 +37,7 @@ _LAZY = {
     "rewrite": "rewriting",
     "audit": "api",
     "check": "gate",
+    "read_registry": "registry",
     "InputError": "errors",
     "LangauditError": "errors",
     "UsageError": "errors",
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from .engine import result_schema
     from .errors import InputError, LangauditError, UsageError
     from .gate import check
+    from .registry import read_registry
     from .report import AuditStats, Report
     from .rewriting import RewriteResult, rewrite
 

@@ -17,8 +17,19 @@ from .io import Item, Source, from_object, open_path
 COLUMN_PREFIX = "langaudit_"
 
 
-def sources_of(source: Any) -> list[Source]:
-    """Sources for a path, a list of paths, or an in-memory dataset/table/list of records."""
+def sources_of(source: Any, config: AuditConfig | None = None) -> list[Source]:
+    """Sources for a path, a list of paths, a registry (:class:`langaudit.registry.Registry`:
+    its datasets' files, each read with ``config`` and its declared shape), or an in-memory
+    dataset/table/list of records."""
+    from .registry import Registry
+
+    if isinstance(source, Registry):
+        from dataclasses import asdict
+
+        from .settings import for_inputs
+
+        given = {k: v for k, v in asdict(config or AuditConfig()).items() if k != "shape"}
+        return [src for src, _, _ in for_inputs([], given, False, source)]
     if isinstance(source, str | os.PathLike):
         return open_path(source)
     if isinstance(source, Source):
@@ -45,7 +56,7 @@ def scan_batches(
     Memory stays bounded: records are read, annotated and released batch by batch.
     """
     cfg = AuditConfig.from_options(config, **options)
-    for src in sources_of(source):
+    for src in sources_of(source, cfg):
         yield from scan_source(src, src.config or cfg, log)
 
 
@@ -53,10 +64,12 @@ def scan(source: Any, config: AuditConfig | None = None, **options: Any) -> Any:
     """Scan ``source`` and return one annotated row per record as a ``pyarrow.Table``.
 
     ``source`` is a path (any supported file or a Hugging Face ``save_to_disk`` folder), a list
-    of paths, a ``datasets.Dataset`` / ``IterableDataset``, a pandas DataFrame, an Arrow table or
-    an iterable of dicts. ``options`` are :class:`AuditConfig` fields. With
-    ``on_error="skip"``, the number of skipped records is in the schema metadata
-    (``table.schema.metadata[b"langaudit.skipped"]``). Call ``.to_pandas()`` for a DataFrame.
+    of paths, a LLaMA-Factory registry (``langaudit.read_registry("data/dataset_info.json")``:
+    its local datasets, each read as declared), a ``datasets.Dataset`` / ``IterableDataset``, a
+    pandas DataFrame, an Arrow table or an iterable of dicts. ``options`` are
+    :class:`AuditConfig` fields. With ``on_error="skip"``, the number of skipped records is in
+    the schema metadata (``table.schema.metadata[b"langaudit.skipped"]``). Call
+    ``.to_pandas()`` for a DataFrame.
     """
     import pyarrow as pa
 
@@ -130,7 +143,8 @@ def audit(
     """Scan ``source`` and return a :class:`langaudit.report.Report` of the whole dataset.
 
     ``source`` and ``options`` are as for :func:`scan`. ``examples`` worst records are kept per
-    flag; ``keep_table=False`` keeps only the statistics (bounded memory at any size);
+    flag; ``keep_table=False`` keeps only the statistics (memory bounded at any size but for
+    17 bytes per flagged record, kept to tell which records newly fail against a baseline);
     ``zh_share`` is the Chinese share of responses you want, for the recommendations: one
     share (``0.7``) or a range (``"0.6:0.9"``, see :class:`langaudit.config.ShareRange`).
     ``progress(source, records)`` is called after every batch. ``baseline``: an earlier
@@ -150,7 +164,8 @@ def audit(
     log = log if log is not None else ScanLog()
     stats = AuditStats(examples)
     batches: list[Any] = []
-    for src in sources_of(source):
+    sources = sources_of(source, cfg)
+    for src in sources:
         stats.add_source(src.name)
         for entries, batch in scan_source_with_turns(src, src.config or cfg, log):
             stats.add_batch(batch, entries)
@@ -163,6 +178,12 @@ def audit(
     table = pa.Table.from_batches(batches, schema=result_schema()) if keep_table else None
     report = Report(stats, _input_names(source), _judging_options(cfg), table, target)
     report.baseline = earlier
+    from .registry import Registry
+
+    if isinstance(source, Registry):
+        report.registry = source
+        report.inputs = [src.name for src in sources]
+        report.datasets = {src.name: src.dataset for src in sources if src.dataset}
     return report
 
 

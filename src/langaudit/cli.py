@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -126,8 +127,9 @@ def _judging_options(command: Callable[..., Any], bad_lines: bool) -> Callable[.
         click.option(
             "--registry",
             metavar="FILE",
-            help="A LLaMA-Factory dataset_info.json: the inputs are names of its datasets (all "
-            "local ones without any), each read with its declared formatting, columns and tags.",
+            help="A LLaMA-Factory dataset_info.json (or its folder): the inputs are names of "
+            "its datasets (scan, audit, check: all without any), each read with its declared "
+            "formatting, columns and tags.",
         ),
         click.option(
             "--jobs",
@@ -181,6 +183,43 @@ def _registry(path: str | None, names: Sequence[str]) -> Any:
     from .registry import read_registry
 
     return read_registry(path, names)
+
+
+def _given_options(reading: dict[str, Any]) -> dict[str, Any]:
+    """The judging and sampling options given on the command line, as an audit report's
+    ``options`` has them (for comparing a check with a report)."""
+    from .config import normalise_lang, read_terms
+
+    given = {
+        "format": reading["format_"],
+        "prompt_field": reading["prompt_field"],
+        "response_field": reading["response_field"],
+        "system_field": reading["system_field"],
+        "expect": normalise_lang(reading["expect"]) if reading["expect"] else None,
+        "strictness": reading["strictness"],
+        "allow_terms": list(read_terms(reading["allow_terms"])) if reading["allow_terms"] else None,
+        "allow_terms_file": reading["allow_terms"],
+        "limit": reading.get("limit"),
+        "sample_seed": reading.get("sample_seed"),
+    }
+    return {k: v for k, v in given.items() if v not in (None, [], "default")}
+
+
+def _protected(inputs: Sequence[str], sources: Sequence[Any], registry: Any) -> list[str]:
+    """The paths no output of a command may overwrite: its input files and folders (the
+    folder of a local ``hf:`` input), or the registry, everything it declares, and the files
+    read."""
+    from .hub import is_spec, parse_spec
+
+    if registry is not None:
+        return [*registry.protected(), *(src.name for src in sources)]
+    out = []
+    for item in inputs:
+        if not is_spec(item):
+            out.append(item)
+        elif (spec := parse_spec(item)).local:
+            out.append(os.path.expanduser(spec.path))
+    return out
 
 
 def _skipped_datasets(registry: Any) -> None:
@@ -247,7 +286,7 @@ def scan(
         result_kind(output)
         registry = _registry(reading["registry"], inputs)
         sources, _, _ = _configured(inputs, _config_options(reading), reading["config"], registry)
-        paths = [src.name for src in sources] if registry is not None else list(inputs)
+        paths = _protected(inputs, sources, registry)
         sources = _limited(sources, reading)
         refuse_overwriting_inputs(output, paths)
         sink = _bad_line_sink(bad_lines, sources, paths, [output])
@@ -327,7 +366,7 @@ def audit(
             reading["config"],
             registry,
         )
-        paths = [src.name for src in sources] if registry is not None else list(inputs)
+        paths = _protected(inputs, sources, registry)
         sources = _limited(sources, reading)
         for path in outputs:
             refuse_overwriting_inputs(path, paths, what="report")
@@ -344,7 +383,7 @@ def audit(
                 baseline=baseline,
                 **given,
             )
-        report.inputs = paths
+        report.inputs = [src.name for src in sources] if registry is not None else list(inputs)
         report.config_files = settings_files
         if registry is not None:
             report.registry = registry
@@ -495,7 +534,8 @@ def check(
         limited = _limited([src for src, _ in plan.sources], reading)
         rules = [r for _, r in plan.sources]
         plan = replace(plan, sources=list(zip(limited, rules, strict=True)))
-        sink = _bad_line_sink(bad_lines, [src for src, _ in plan.sources], inputs, [])
+        checked = [src for src, _ in plan.sources]
+        sink = _bad_line_sink(bad_lines, checked, _protected(inputs, checked, registry), [])
         log = ScanLog(sink=sink)
         _arrow_without_pandas()
         with _Progress(None, label="checking") as progress:
@@ -504,7 +544,7 @@ def check(
             )
         if earlier is not None:
             share = (tolerance or 0.0) / 100
-            statistics = result.stats.to_dict()
+            statistics = {**result.stats.to_dict(), "options": _given_options(reading)}
             compared = against_baseline(earlier, statistics, share, plan.zh_share, no_regress)
     except LangauditError as error:
         _fail(error, sink)
@@ -692,8 +732,11 @@ def rewrite(
 def _registered_file(
     registry: str, name: str, reading: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """The file of dataset ``name`` of ``registry``, and the options that read it as declared."""
+    """The file of dataset ``name`` of ``registry`` (or the file ``name`` of one of its
+    datasets), and the options of rewrite that read it as declared and keep every path of
+    the registry from being written."""
     from .errors import UsageError
+    from .registry import read_registry
 
     for key in ("format_", "prompt_field", "response_field", "system_field"):
         if reading[key]:
@@ -702,15 +745,30 @@ def _registered_file(
                 f"{option} cannot be used with --registry",
                 f"{registry} declares how each dataset is read (formatting, columns, tags)",
             )
-    (dataset,) = _registry(registry, [name]).datasets
-    if dataset.skipped:
-        raise UsageError(f"{registry}: dataset {name!r} is not a local file: {dataset.skipped}")
-    if len(dataset.files) != 1:
-        raise UsageError(
-            f"{registry}: dataset {name!r} is a folder of {len(dataset.files)} files",
-            "rewrite takes one file: declare each file as a dataset of its own to rewrite it",
+    reg = read_registry(registry)
+    dataset = next((d for d in reg.datasets if d.name == name), None)
+    if dataset is None:
+        real = os.path.realpath(name)
+        dataset = next(
+            (d for d in reg.audited if any(os.path.realpath(f) == real for f in d.files)), None
         )
-    return dataset.files[0], {"shape": dataset.declared.shape}
+        if dataset is None:
+            read_registry(registry, [name])  # the error for a name it does not have
+            raise UsageError(f"{registry}: no dataset reads {name}")
+        path = name
+    else:
+        if dataset.skipped:
+            raise UsageError(f"{registry}: dataset {name!r} is not read here: {dataset.skipped}")
+        if len(dataset.files) != 1:
+            raise UsageError(
+                f"{registry}: dataset {name!r} is a folder of {len(dataset.files)} files",
+                f"rewrite one file at a time: langaudit rewrite --registry {registry} "
+                f"{dataset.files[0]} -o OUTPUT (outside the folder, which training reads whole)",
+            )
+        path = dataset.files[0]
+    assert dataset.declared is not None
+    options = {"shape": dataset.declared.shape, "protect": reg.protected()}
+    return path, options
 
 
 #: Whether the CLI runs as its own process (the console script, ``python -m langaudit``), not

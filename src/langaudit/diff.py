@@ -103,8 +103,25 @@ def compare(
         out["newly_failing"] = _beyond(old, new, reasons=_reasons(new))
         out["no_longer_failing"] = _beyond(new, old)
         out["notes"] = []
+    out["notes"] += _other_options(old.get("options"), new.get("options"))
     out["regressions"] = [r.to_dict() for r in regressions(out, 0.0, zh_range)]
     return out
+
+
+def _other_options(old: Any, new: Any) -> list[str]:
+    """A note when the two reports were made with other judging or sampling options (those of
+    the command line: ``options`` of the report), whose rates then differ for that alone."""
+    if not isinstance(old, dict) or not isinstance(new, dict) or old == new:
+        return []
+    moved = [
+        f"{key}: {old.get(key, 'not given')} -> {new.get(key, 'not given')}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+    return [
+        f"the reports were made with other options ({'; '.join(moved)}): rates may differ for "
+        "that alone"
+    ]
 
 
 def skipped_share(report: dict[str, Any]) -> float:
@@ -484,7 +501,7 @@ class ReportDiff:
             raise InputError(self.new_path, f"cannot show it as a page: no {missing[0]!r} key")
         try:
             text = render_html({"recommendations": [], **self.new, "baseline": self.diff})
-        except (KeyError, TypeError, ValueError, AttributeError, TemplateError) as exc:
+        except (LookupError, TypeError, ValueError, AttributeError, TemplateError) as exc:
             problem = f"cannot show it as a page: damaged report ({exc})"
             raise InputError(self.new_path, problem, hint=HINT) from None
         if path is not None:

@@ -320,18 +320,25 @@ def _round_turns(rounds: list[Any], field: str) -> list[Turn]:
             raise FieldError(
                 where, f"expected a {{human, assistant}} object, got {_describe(pair)}"
             )
+        if not {"human", "assistant"} & set(pair):
+            raise FieldError(where, f"expected 'human' and 'assistant' keys ({_describe(pair)})")
         for key, role in (("human", "user"), ("assistant", "assistant")):
             if key in pair:
                 turns.append(Turn(role, as_text(pair[key], f"{where}.{key}"), f"{where}.{key}"))
     return turns
 
 
+def _rejected_response(record: Mapping[str, Any]) -> list[Turn]:
+    """ms-swift's preference data: ``rejected_response`` answers the last prompt too."""
+    rejected = record.get("rejected_response")
+    if rejected is None:
+        return []
+    return [Turn("assistant", as_text(rejected, "rejected_response"), "rejected_response")]
+
+
 def _read_messages(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
     turns = _message_turns(field_value(record, "messages"), "messages")
-    rejected = record.get("rejected_response")
-    if isinstance(rejected, str):  # ms-swift's preference data: the last answer is the chosen one
-        turns.append(Turn("assistant", rejected, "rejected_response"))
-    return turns
+    return turns + _rejected_response(record)
 
 
 def _read_pairs(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
@@ -342,6 +349,7 @@ def _read_pairs(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
         *history_turns(record.get("history"), "history"),
         Turn("user", as_text(field_value(record, p), p), p),
         Turn("assistant", as_text(field_value(record, r), r), r),
+        *_rejected_response(record),
     ]
 
 

@@ -85,6 +85,8 @@ class Declared:
     observation_tag: str | None = "observation"
     function_tag: str | None = "function_call"
     system_tag: str | None = "system"
+    #: The dataset's name in its registry, for messages.
+    name: str = field(default="", compare=False)
 
     @property
     def shape(self) -> Shape:
@@ -120,7 +122,8 @@ class Declared:
             if self.formatting == "sharegpt":
                 fix += ' (or "system_tag": "system" to its tags)'
             raise UsageError(
-                f"the dataset declares no system {where}: training would not read a system prompt",
+                f"dataset {self.name!r} declares no system {where}: training would not read a "
+                "system prompt",
                 f"add {fix} in dataset_info.json, or use --tag instruction",
             )
 
@@ -298,6 +301,8 @@ class Dataset:
     skipped: str | None = None
     #: Why in a word: ``remote`` (Hub, script, cloud), ``missing`` (no such file), ``pretraining``.
     skipped_kind: str | None = None
+    #: The ``file_name`` it declares, as a path (a file or a folder); None for remote data.
+    path: str | None = None
     #: LLaMA-Factory's ``num_samples``: training samples this many records of the dataset.
     num_samples: int | None = None
 
@@ -321,6 +326,12 @@ class Registry:
 
     path: str
     datasets: list[Dataset]
+    #: Every local path of the registry's entries, asked for or not: never written to.
+    declared: list[str] = field(default_factory=list)
+
+    def protected(self) -> list[str]:
+        """The paths no output may overwrite: the registry and what it declares."""
+        return [self.path, *self.declared]
 
     @property
     def audited(self) -> list[Dataset]:
@@ -342,6 +353,8 @@ _SKIPPED = {
     "remote": "not local (Hub, script or cloud)",
     "missing": "without their file",
     "pretraining": "pre-training text (no responses)",
+    "shared": "reading a file another dataset reads",
+    "unloadable": "that LLaMA-Factory cannot load",
 }
 
 
@@ -377,14 +390,41 @@ def read_registry(path: str | os.PathLike[str], names: Sequence[str] = ()) -> Re
     folder = os.path.dirname(name)
     chosen = list(dict.fromkeys(names)) if names else list(info)
     datasets = [_dataset(name, folder, key, info[key], bool(names)) for key in chosen]
-    return Registry(name, datasets)
+    _read_once(name, datasets, bool(names))
+    return Registry(name, datasets, _declared_paths(folder, info))
+
+
+def _read_once(registry: str, datasets: list[Dataset], named: bool) -> None:
+    """A file that two datasets declare is read for the first only: the second is skipped
+    (an error when both were asked for by name), so that every file is one source."""
+    owner: dict[str, str] = {}
+    for dataset in datasets:
+        for f in dataset.files:
+            first = owner.setdefault(os.path.realpath(f), dataset.name)
+            if first == dataset.name:
+                continue
+            if named:
+                raise UsageError(
+                    f"{registry}: datasets {first!r} and {dataset.name!r} both read {f}",
+                    "audit them one at a time",
+                )
+            dataset.skipped = f"reads {f}, as {first!r} does: audit it by name, on its own"
+            dataset.skipped_kind = "shared"
+            dataset.files = []
+            break
+
+
+def _declared_paths(folder: str, info: Mapping[str, Any]) -> list[str]:
+    """Every local path the registry declares (files and folders), existing or not."""
+    names = (e.get("file_name") for e in info.values() if isinstance(e, dict))
+    return [os.path.join(folder, n) for n in names if isinstance(n, str) and n]
 
 
 def _dataset(registry: str, folder: str, name: str, entry: Any, named: bool) -> Dataset:
     where = f"{registry}: dataset {name!r}"
     if not isinstance(entry, dict):
         raise UsageError(f"{where}: expected an object, got {_describe(entry)}", _REGISTRY_HINT)
-    declared = _declared(where, entry)
+    declared = _declared(where, entry, name)
     samples = entry.get("num_samples")
     dataset = Dataset(name, declared, num_samples=samples if isinstance(samples, int) else None)
     remote = next((key for key in REMOTE_KEYS if key in entry), None)
@@ -397,7 +437,7 @@ def _dataset(registry: str, folder: str, name: str, entry: Any, named: bool) -> 
         raise UsageError(
             f"{where}: no file_name (nor hf_hub_url, ms_hub_url or script_url)", _REGISTRY_HINT
         )
-    path = os.path.join(folder, file_name)
+    path = dataset.path = os.path.join(folder, file_name)
     if not os.path.exists(path):
         if named:
             raise UsageError(
@@ -409,6 +449,21 @@ def _dataset(registry: str, folder: str, name: str, entry: Any, named: bool) -> 
         return dataset
     files = _files(path)
     kinds = {_FILE_TYPES.get(Path(f).suffix.lower()) for f in files}
+    if None in kinds or len(kinds) > 1:
+        odd = [Path(f).name for f in files if _FILE_TYPES.get(Path(f).suffix.lower()) is None]
+        problem = (
+            f"LLaMA-Factory cannot load {', '.join(map(repr, odd[:3]))}"
+            if odd
+            else "LLaMA-Factory cannot load a folder of files of several types"
+        )
+        if named:
+            raise UsageError(
+                f"{where}: {path}: {problem}",
+                f"it loads {', '.join(sorted(_FILE_TYPES))} files, all of one type in a folder",
+            )
+        dataset.skipped = f"file_name {file_name}: {problem}"
+        dataset.skipped_kind = "unloadable"
+        return dataset
     if "text" in kinds:
         dataset.skipped = "plain text (.txt): pre-training data, no prompts or responses"
     elif declared.pretraining:
@@ -420,18 +475,14 @@ def _dataset(registry: str, folder: str, name: str, entry: Any, named: bool) -> 
 
 
 def _files(path: str) -> list[str]:
-    """The data files of ``file_name``: the file, or every file of the folder (as
-    LLaMA-Factory loads a folder), in name order."""
+    """The data files of ``file_name``: the file, or everything in the folder, hidden files
+    included (LLaMA-Factory loads all of it), in name order."""
     if not os.path.isdir(path):
         return [path]
-    return sorted(
-        os.path.join(path, f)
-        for f in os.listdir(path)
-        if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
-    )
+    return sorted(os.path.join(path, f) for f in os.listdir(path))
 
 
-def _declared(where: str, entry: Mapping[str, Any]) -> Declared:
+def _declared(where: str, entry: Mapping[str, Any], name: str) -> Declared:
     formatting = entry.get("formatting", "alpaca")
     if formatting not in FORMATTINGS:
         raise UsageError(
@@ -441,7 +492,7 @@ def _declared(where: str, entry: Mapping[str, Any]) -> Declared:
     ranking = entry.get("ranking", False)
     if not isinstance(ranking, bool):
         raise UsageError(f"{where}: ranking must be true or false, not {ranking!r}")
-    values: dict[str, Any] = {"formatting": formatting, "ranking": ranking}
+    values: dict[str, Any] = {"formatting": formatting, "ranking": ranking, "name": name}
     for key, names in (("columns", COLUMNS), ("tags", TAGS)):
         if key not in entry:
             continue

@@ -12,6 +12,7 @@ statistics as a dict, JSON, HTML or terminal tables.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -515,13 +516,7 @@ class Report:
     def recommendations(self) -> list[Recommendation]:
         registered = {}
         if self.registry is not None:
-            # rewrite --registry NAME takes a dataset of one file (a folder's files: by path)
-            single = {d.name for d in self.registry.audited if len(d.files) == 1}
-            registered = {
-                src: (self.registry.path, name)
-                for src, name in self.datasets.items()
-                if name in single
-            }
+            registered = _registered(self.registry, self.datasets)
         return recommend(self.stats, self.inputs, self.options, self.zh_target, registered)
 
     @property
@@ -615,12 +610,14 @@ def json_text(summary: dict[str, Any], indent: int | None = 2) -> str:
     slots = [{**g, "records": f"{token}-{k}"} for k, g in enumerate(groups)]
     text = json.dumps({**summary, "flagged_records": slots}, ensure_ascii=False, indent=indent)
     pad = "\n" + " " * (4 * indent)
-    for k, group in enumerate(groups):
+
+    def rows(match: re.Match[str]) -> str:
         # rows are [index, "fingerprint", [flags]]: "]],[" is only ever between two rows
-        rows = orjson.dumps(group["records"]).decode()[1:-1].replace("]],[", "]]," + pad + "[")
-        inner = f"[{pad}{rows}\n{' ' * (3 * indent)}]" if rows else "[]"
-        text = text.replace(f'"{token}-{k}"', inner, 1)
-    return text
+        group = groups[int(match.group(1))]
+        text = orjson.dumps(group["records"]).decode()[1:-1].replace("]],[", "]]," + pad + "[")
+        return f"[{pad}{text}\n{' ' * (3 * indent)}]" if text else "[]"
+
+    return re.sub(f'"{token}-([0-9]+)"', rows, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,11 +634,11 @@ def recommend(
     inputs: Sequence[str],
     options: dict[str, Any],
     zh_target: ShareRange | None = None,
-    registered: dict[str, tuple[str, str]] | None = None,
+    registered: dict[str, tuple[str, str, str]] | None = None,
 ) -> list[Recommendation]:
     """The fixes the findings call for, most important first, each with the command for every
-    file it concerns (``registered``: the registry and dataset name of registry sources, which
-    ``rewrite --registry`` reads as declared)."""
+    file it concerns (``registered``: the sources of a registry's datasets, which ``rewrite
+    --registry`` reads as declared; see :func:`_registered`)."""
     flags = stats.flags
     out: list[Recommendation] = []
 
@@ -811,14 +808,31 @@ def _targets(
     return out or ["INPUT"]
 
 
+def _registered(registry: Any, datasets: dict[str, str]) -> dict[str, tuple[str, str, str]]:
+    """For each file of a registry's dataset: the registry, what ``rewrite --registry`` takes
+    for it (the dataset's name; the file, for a folder), and where its outputs are named from:
+    beside the file, or beside the folder, which training reads whole (``data/parts/a.jsonl``:
+    ``data/parts.a.fixed.jsonl``)."""
+    out = {}
+    by_name = {d.name: d for d in registry.audited}
+    for src, name in datasets.items():
+        dataset = by_name[name]
+        if len(dataset.files) == 1 and dataset.path == dataset.files[0]:
+            out[src] = (registry.path, name, src)
+        else:
+            folder = str(dataset.path).rstrip("/")
+            out[src] = (registry.path, src, f"{folder}.{Path(src).name}")
+    return out
+
+
 def _rewrite_commands(
     targets: Sequence[str],
     options: dict[str, Any],
     args: list[str],
-    registered: dict[str, tuple[str, str]] | None = None,
+    registered: dict[str, tuple[str, str, str]] | None = None,
 ) -> list[str]:
     """``langaudit rewrite`` for each target, judging as the audit did (same options); a
-    registry dataset's file by the registry and the dataset's name."""
+    registry dataset's file by the registry and what it takes (see :func:`_registered`)."""
     carried: list[str] = []
     for name in _CARRIED:
         value = options.get(name)
@@ -828,11 +842,12 @@ def _rewrite_commands(
         carried += ["--allow-terms", str(options["allow_terms_file"])]
     out = []
     for path in targets:
-        rejects = ["--rejects", derived_name(path, "rejects", ".jsonl")] if "--drop" in args else []
-        output = derived_name(path, "fixed")
-        where = [path]
+        where, base = [path], path
         if registered and path in registered:
-            where = ["--registry", *registered[path]]
+            registry, what, base = registered[path]
+            where = ["--registry", registry, what]
+        rejects = ["--rejects", derived_name(base, "rejects", ".jsonl")] if "--drop" in args else []
+        output = derived_name(base, "fixed")
         out.append(
             shlex.join(["langaudit", "rewrite", *where, "-o", output, *args, *rejects, *carried])
         )

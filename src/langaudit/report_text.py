@@ -154,6 +154,8 @@ _SKIPPED_WHY = {
     "remote": "not local (Hub, script or cloud)",
     "missing": "no such file",
     "pretraining": "pre-training text",
+    "shared": "same file as another dataset",
+    "unloadable": "LLaMA-Factory cannot load it",
 }
 
 

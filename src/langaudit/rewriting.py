@@ -146,6 +146,7 @@ def rewrite(
     in_place: bool = False,
     dry_run: bool = False,
     config: str | os.PathLike[str] | bool | None = None,
+    protect: Sequence[str | os.PathLike[str]] = (),
     **options: Any,
 ) -> RewriteResult:
     """Rewrite ``input`` to ``output``; see the module docstring and the README.
@@ -156,7 +157,8 @@ def rewrite(
     ``drop``: flags whose records go to ``rejects``. ``zh_share``: the Chinese share of
     responses to reach, by dropping (``mode="down"``) or repeating (``"up"``) records,
     ``max_rows`` at most, ``seed`` for the choice. ``options`` are AuditConfig fields; the
-    settings files apply as for ``scan`` (``config``).
+    settings files apply as for ``scan`` (``config``). ``protect``: more paths (files or
+    folders) that the output and the rejects may not overwrite or go into, as the input.
     """
     from . import settings as st
 
@@ -195,7 +197,15 @@ def rewrite(
     from .rewriting_io import check_writable
 
     check_writable(source.kind, name, compressed)
-    out_path, rejects_path = _outputs(name, output, rejects, in_place, dry_run, source.kind)
+    out_path, rejects_path = _outputs(
+        name,
+        output,
+        rejects,
+        in_place,
+        dry_run,
+        source.kind,
+        [name, *(os.fspath(p) for p in protect)],
+    )
     parameters = {
         "tag": list(tags),
         "tag_when": tag_when,
@@ -286,6 +296,7 @@ def _outputs(
     in_place: bool,
     dry_run: bool,
     kind: str,
+    protect: Sequence[str],
 ) -> tuple[str | None, str | None]:
     from .output import derived_name, refuse_overwriting_inputs
 
@@ -303,7 +314,7 @@ def _outputs(
         out = None
     else:
         out = os.fspath(output)
-        refuse_overwriting_inputs(out, [name])
+        refuse_overwriting_inputs(out, protect)
         if kind != "hf" and Path(out).suffix.lower() != Path(name).suffix.lower():
             raise UsageError(
                 f"{out}: the output keeps the input's format ({Path(name).suffix or 'no suffix'})",
@@ -317,7 +328,7 @@ def _outputs(
         if in_place:  # the rejects of an earlier in-place run stay
             rejects_path = _unused(rejects_path)
     if rejects_path is not None and not dry_run:
-        refuse_overwriting_inputs(rejects_path, [name], what="rejects file")
+        refuse_overwriting_inputs(rejects_path, protect, what="rejects file")
         taken = {os.path.abspath(p) for p in (out, out and _manifest_path(out)) if p}
         if os.path.abspath(rejects_path) in taken:
             raise UsageError(

@@ -470,14 +470,10 @@ def _registered(
     if not audited:
         skipped = "; ".join(f"{d.name}: {d.skipped}" for d in registry.datasets)
         raise UsageError(f"{registry.path}: no local dataset to read ({skipped})")
-    shared = {f for d in audited for f in d.files}
-    shared = {f for f in shared if sum(f in d.files for d in audited) > 1}
     out = []
-    for dataset in audited:
+    for dataset in audited:  # no file is in two (see langaudit.registry.read_registry)
         for src, options, settings in for_inputs(dataset.files, given, config):
             src.config = replace(src.config, shape=dataset.declared.shape)
             src.dataset = dataset.name
-            if src.name in shared:  # one file in two datasets: read with each declaration
-                src.name = f"{src.name} ({dataset.name})"
             out.append((src, options, settings))
     return out
