@@ -299,7 +299,7 @@ class Dataset:
     declared: Declared | None
     files: list[str] = field(default_factory=list)
     skipped: str | None = None
-    #: Why in a word: ``remote`` (Hub, script, cloud), ``missing`` (no such file), ``pretraining``.
+    #: Why in a word: a key of :data:`SKIPPED_KINDS`.
     skipped_kind: str | None = None
     #: The ``file_name`` it declares, as a path (a file or a folder); None for remote data.
     path: str | None = None
@@ -340,16 +340,21 @@ class Registry:
     def skipped_summary(self, shown: int = 4) -> list[str]:
         """One line per kind of skipped dataset, with the first ``shown`` names."""
         out = []
-        for kind, why in _SKIPPED.items():
+        for kind, why in SKIPPED_KINDS.items():
             names = [d.name for d in self.datasets if d.skipped_kind == kind]
             if names:
-                listed = ", ".join(names[:shown])
-                more = f" and {len(names) - shown} more" if len(names) > shown else ""
-                out.append(f"{len(names)} {why}: {listed}{more}")
+                out.append(f"{len(names)} {why}: {name_list(names, shown)}")
         return out
 
 
-_SKIPPED = {
+def name_list(names: Sequence[str], shown: int) -> str:
+    """``a, b and 3 more``: the first ``shown`` names."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+#: The kinds of skipped datasets, and how to say it of a list of them.
+SKIPPED_KINDS = {
     "remote": "not local (Hub, script or cloud)",
     "missing": "without their file",
     "pretraining": "pre-training text (no responses)",

@@ -15,6 +15,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from .registry import SKIPPED_KINDS, name_list
+
 MAX_WIDTH = 100
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 #: Languages shown in the matrix; the rest are summed into "other".
@@ -140,23 +142,14 @@ def _datasets(registry: dict[str, Any]) -> Table:
         flagged = f"{d['flagged']:,} ({_pct(d['flagged_rate'])})"
         table.add_row(escape(d["name"]), f"{d['records']:,}", flagged, flags)
     for kind, names in skipped.items():
-        listed = ", ".join(names[:SKIPPED_NAMES])
-        if len(names) > SKIPPED_NAMES:
-            listed += f" and {len(names) - SKIPPED_NAMES} more"
-        why = Text(f"{_SKIPPED_WHY.get(kind, kind)}: {listed}", "dim")
+        listed = name_list(names, SKIPPED_NAMES)
+        why = Text(f"{SKIPPED_KINDS.get(kind, kind)}: {listed}", "dim")
         table.add_row(f"{len(names)} skipped", "-", "-", why)
     return table
 
 
 #: Skipped datasets of a registry are named, this many per kind, in the terminal.
 SKIPPED_NAMES = 6
-_SKIPPED_WHY = {
-    "remote": "not local (Hub, script or cloud)",
-    "missing": "no such file",
-    "pretraining": "pre-training text",
-    "shared": "same file as another dataset",
-    "unloadable": "LLaMA-Factory cannot load it",
-}
 
 
 def _languages(summary: dict[str, Any]) -> Table:
