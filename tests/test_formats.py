@@ -1003,6 +1003,8 @@ def test_ms_swift_preference_and_broken_rounds() -> None:
     with pytest.raises(FieldError) as err:
         detect_shape(record).turns({**record, "rejected_response": {"score": 1}})
     assert err.value.field == "rejected_response"
+    alpaca = {**_SWIFT["alpaca"], "rejected_response": "I am a language model."}
+    assert detect_shape(alpaca).turns(alpaca)[-1].field == "rejected_response"
     broken = {"conversation": [{"user": "你好", "bot": "你好！"}]}
     with pytest.raises(FieldError) as err:
         detect_shape(broken).turns(broken)

@@ -550,3 +550,33 @@ def test_the_python_api_reads_a_registry_as_the_cli_does(registry: Path, tmp_pat
     assert summary["registry"]["datasets"][1]["flags"]["lang_mismatch"] == 1  # expect applied
     table = langaudit.scan(reg)
     assert table.num_rows == 7 and set(table.column("format").to_pylist()) == {"alpaca"}
+
+
+def test_rewrite_edge_cases_of_registry_datasets(registry: Path, tmp_path: Path) -> None:
+    data = registry.parent
+    info = json.loads(registry.read_text())
+    info["qa_again"] = {**info["qa_custom"], "columns": {"prompt": "question", "response": "reply"}}
+    (data / "empty").mkdir()
+    info["empty"] = {"file_name": "empty"}
+    registry.write_text(json.dumps(info))
+    # a dataset whose file an earlier one reads is rewritten by its name, as it declares
+    result = run("rewrite", "--registry", str(registry), "qa_again", "--dry-run", "--tag",
+                 "instruction", "--tag-when", "always")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    # the declared prompt column gets the instruction, in all 5 records (its columns declare no
+    # system prompt, so record 2's, which asks for Chinese, is not read)
+    assert result.stdout.count(": tagged: question ends ") == 5
+    # in place, a folder's file would leave a backup and a manifest where training reads
+    part = str(data / "parts" / "a.jsonl")
+    result = run("rewrite", "--registry", str(registry), part, "--in-place", "--tag", "column",
+                 "--tag-when", "always")  # fmt: skip
+    assert result.exit_code == 2 and "folder training reads whole" in result.stderr
+    assert sorted(p.name for p in (data / "parts").iterdir()) == ["a.jsonl", "b.jsonl"]
+    # a single-file dataset is rewritten in place
+    result = run("rewrite", "--registry", str(registry), "prefs_alpaca", "--in-place", "--tag",
+                 "column", "--tag-when", "always", "-q")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert all("lang" in r for r in json.loads((data / "prefs_alpaca.json").read_text("utf-8")))
+    # an empty folder is one LLaMA-Factory cannot load
+    result = run("check", "--registry", str(registry), "empty")
+    assert result.exit_code == 2 and "cannot load an empty folder" in result.stderr

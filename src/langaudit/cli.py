@@ -697,6 +697,7 @@ def rewrite(
         _arrow_without_pandas()
         declared: dict[str, Any] = {}
         if reading["registry"] is not None:
+            reading = {**reading, "in_place": in_place}
             input_, declared = _registered_file(reading["registry"], input_, reading)
         result = run_rewrite(
             input_,
@@ -745,7 +746,10 @@ def _registered_file(
                 f"{option} cannot be used with --registry",
                 f"{registry} declares how each dataset is read (formatting, columns, tags)",
             )
-    reg = read_registry(registry)
+    try:  # by name: read alone (a file another dataset also reads is that dataset's here)
+        reg = read_registry(registry, [name])
+    except UsageError:
+        reg = read_registry(registry)
     dataset = next((d for d in reg.datasets if d.name == name), None)
     if dataset is None:
         real = os.path.realpath(name)
@@ -766,6 +770,12 @@ def _registered_file(
                 f"{dataset.files[0]} -o OUTPUT (outside the folder, which training reads whole)",
             )
         path = dataset.files[0]
+    if reading.get("in_place") and dataset.path is not None and os.path.isdir(dataset.path):
+        raise UsageError(
+            f"{registry}: {path} is a file of dataset {dataset.name!r}, a folder training reads "
+            "whole: --in-place would leave a backup and a manifest in it",
+            "write the output beside the folder with -o",
+        )
     assert dataset.declared is not None
     options = {"shape": dataset.declared.shape, "protect": reg.protected()}
     return path, options

@@ -224,7 +224,7 @@ def _read_alpaca(shape: Shape, record: Mapping[str, Any]) -> list[Turn]:
         turns.extend(Turn("assistant", o, f"output.{i}") for i, o in enumerate(output))
     else:
         turns.append(Turn("assistant", as_text(output, "output"), "output"))
-    return turns
+    return turns + _rejected_response(record)
 
 
 def history_turns(history: Any, field: str) -> list[Turn]:

@@ -453,13 +453,16 @@ def _dataset(registry: str, folder: str, name: str, entry: Any, named: bool) -> 
         dataset.skipped_kind = "missing"
         return dataset
     files = _files(path)
-    kinds = {_FILE_TYPES.get(Path(f).suffix.lower()) for f in files}
-    if None in kinds or len(kinds) > 1:
-        odd = [Path(f).name for f in files if _FILE_TYPES.get(Path(f).suffix.lower()) is None]
+    # as LLaMA-Factory tells a file's type: by its suffix, as is (".JSON" is not JSON)
+    kinds = {_FILE_TYPES.get(Path(f).suffix) for f in files}
+    if not files or None in kinds or len(kinds) > 1:
+        odd = [Path(f).name for f in files if _FILE_TYPES.get(Path(f).suffix) is None]
         problem = (
             f"LLaMA-Factory cannot load {', '.join(map(repr, odd[:3]))}"
             if odd
             else "LLaMA-Factory cannot load a folder of files of several types"
+            if files
+            else "LLaMA-Factory cannot load an empty folder"
         )
         if named:
             raise UsageError(
