@@ -19,6 +19,7 @@ from langaudit.engine import scan_source_with_turns
 from langaudit.judge import FLAGS
 from langaudit.report import HISTOGRAM_BINS, SCHEMA_VERSION, AuditStats, Report
 from langaudit.report_text import MAX_WIDTH, print_report
+from stats_helpers import stats_per_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -58,22 +59,10 @@ def _write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
 # Mergeable statistics
 
 
-def _stats_per_batch(path: Path, batch_records: int) -> list[AuditStats]:
-    cfg = AuditConfig(batch_records=batch_records)
-    parts = []
-    for src in sources_of(path):
-        for entries, batch in scan_source_with_turns(src, cfg):
-            part = AuditStats(examples=3)
-            part.add_source(src.name)
-            part.add_batch(batch, entries)
-            parts.append(part)
-    return parts
-
-
 @pytest.mark.parametrize("batch_records", [1, 3, 7])
 def test_statistics_of_batches_merge_to_those_of_the_whole(batch_records: int) -> None:
-    whole = AuditStats.merged(_stats_per_batch(SHAREGPT, 10_000))
-    parts = _stats_per_batch(SHAREGPT, batch_records)
+    whole = AuditStats.merged(stats_per_batch(SHAREGPT, 10_000, examples=3))
+    parts = stats_per_batch(SHAREGPT, batch_records, examples=3)
     assert len(parts) > 1
     random.Random(batch_records).shuffle(parts)  # the order of merging does not matter
     merged = AuditStats.merged(parts)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import langaudit
-from cli_helpers import run
+from cli_helpers import modules_after, run
 from langaudit.errors import UsageError
 
 
@@ -264,15 +262,7 @@ def test_multi_turn_findings_name_the_turn(tmp_path: Path) -> None:
 
 
 def test_check_does_not_import_datasets_or_pandas(data: Path) -> None:
-    code = (
-        "import sys\n"
-        "sys.argv = ['langaudit', 'check', 'mixed.jsonl']\n"
-        "from langaudit.cli import main\n"
-        "code = main()\n"
-        "print(code, *[m for m in ('datasets', 'pandas') if m in sys.modules])\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines()[-1] == "1"
+    assert modules_after(["check", "mixed.jsonl"], ("datasets", "pandas")) == ["1"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pytest
 
 import langaudit
-from cli_helpers import run
+from cli_helpers import modules_after, run
 from langaudit.config import ShareRange
 from langaudit.diff import change, compare, points, regressions
 from langaudit.gate import plan_check, run_check
@@ -239,15 +237,9 @@ def test_diff_writes_the_new_report_with_the_changes_as_a_page(reports: Path) ->
 
 def test_diff_starts_light(reports: Path) -> None:
     """Comparing two JSON files needs neither the language model nor NumPy and Arrow."""
-    code = (
-        "import sys\n"
-        "sys.argv = ['langaudit', 'diff', 'old.json', 'new.json', '-q']\n"
-        "from langaudit.cli import main\n"
-        "code = main()\n"
-        "print(code, *[m for m in ('numpy', 'pyarrow', 'pandas') if m in sys.modules])\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines()[-1] == "0"
+    assert modules_after(
+        ["diff", "old.json", "new.json", "-q"], ("numpy", "pyarrow", "pandas")
+    ) == ["0"]
 
 
 def test_diff_refuses_to_write_over_its_inputs(reports: Path) -> None:

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 import langaudit
-from langaudit.api import sources_of
-from langaudit.config import AuditConfig
-from langaudit.engine import scan_source_with_turns
 from langaudit.fingerprints import FlaggedRecords, fingerprints
 from langaudit.report import AuditStats
+from stats_helpers import stats_per_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,22 +70,10 @@ def test_the_scan_fingerprints_the_flagged_records(tmp_path: Path) -> None:
     ]
 
 
-def _parts(path: Path, batch_records: int) -> list[AuditStats]:
-    cfg = AuditConfig(batch_records=batch_records)
-    parts = []
-    for src in sources_of(path):
-        for entries, batch in scan_source_with_turns(src, cfg):
-            part = AuditStats(examples=2)
-            part.add_source(src.name)
-            part.add_batch(batch, entries)
-            parts.append(part)
-    return parts
-
-
 @pytest.mark.parametrize("batch_records", [1, 4])
 def test_flagged_records_of_parts_merge_to_those_of_the_whole(batch_records: int) -> None:
-    whole = AuditStats.merged(_parts(ROOT / "examples", 10_000))
-    parts = _parts(ROOT / "examples", batch_records)
+    whole = AuditStats.merged(stats_per_batch(ROOT / "examples", 10_000, examples=2))
+    parts = stats_per_batch(ROOT / "examples", batch_records, examples=2)
     random.Random(batch_records).shuffle(parts)
     merged = AuditStats.merged(parts)
     flagged = merged.to_dict()["flagged_records"]
@@ -108,7 +94,7 @@ def test_flagged_records_are_kept_compactly() -> None:
 
 
 def test_shifting_numbers_the_records_anew_and_leaves_merged_parts_alone() -> None:
-    stats = _parts(ROOT / "examples" / "messages.jsonl", 10_000)[0]
+    stats = stats_per_batch(ROOT / "examples" / "messages.jsonl", 10_000, examples=2)[0]
     before = stats.flagged_records.to_list()
     merged = FlaggedRecords()
     merged.merge(stats.flagged_records)
